@@ -6,7 +6,7 @@
 import type { SaslMechanism } from './mechanism.js';
 
 // --- PLAIN / LOGIN / CRAM-MD5 / DIGEST-MD5 / APOP (owned by the framework helper) ---
-// (enabled as each file lands; see the list below)
+import { plain } from './mechs/plain.js';
 
 // --- SCRAM / NTLM / MSN: the SCRAM/NTLM helper enables these imports and list entries ---
 // import { scramSha1, scramSha1Plus, scramSha256, scramSha256Plus } from './mechs/scram.js';
@@ -19,6 +19,7 @@ export const MECHANISMS: readonly SaslMechanism[] = [
   // scramSha256Plus, scramSha1Plus, scramSha256, scramSha1,
   // --- end ---
   // --- framework helper entries ---
+  plain,
   // --- end ---
   // --- SCRAM / NTLM / MSN entries (SCRAM/NTLM helper enables them) ---
   // ntlm, msn,

@@ -7,8 +7,10 @@
  */
 
 export interface SaslClientStart {
-  /** Initial response (SASL-IR); null when the mechanism starts with an empty client turn.
-   *  An empty Buffer is an empty initial response (sent as `=`). */
+  /** Initial response (SASL-IR); null when the mechanism waits for the server's first challenge.
+   *  An empty Buffer is an empty initial response (sent as `=`). When the protocol or the server
+   *  cannot carry an initial response, the caller sends it in answer to the server's first
+   *  challenge, which must be empty (RFC 4422 §5), and does not pass that challenge to `next`. */
   initial: Buffer | null;
 }
 
@@ -17,11 +19,16 @@ export interface SaslClientMechanism {
   readonly name: string;
   start(): SaslClientStart;
   /** The answer to one server challenge; a malformed or unexpected challenge rejects (the
-   *  caller cancels the exchange with `*`). */
+   *  caller cancels the exchange with `*`). A server's final data sent as a challenge (SCRAM's
+   *  `v=`, DIGEST's `rspauth` on protocols without data-with-success, e.g. SMTP) also arrives
+   *  here: the mechanism verifies it and answers with an empty response. */
   next(challenge: Buffer): Buffer | Promise<Buffer>;
-  /** Verifies the server's final data (additional data with success or the last challenge).
-   *  Absent for mechanisms without server authentication (PLAIN, LOGIN, CRAM-MD5). */
-  finish?(serverFinal: Buffer): boolean;
+  /** Called when the server reports success. `serverFinal` is the additional data carried by the
+   *  success reply, or null when there was none (the final data, if the mechanism has any, then
+   *  came as a challenge through `next`). True only when the server proved itself; false means
+   *  the caller must drop the connection. Absent for mechanisms without server authentication
+   *  (PLAIN, LOGIN, CRAM-MD5): their success needs no check. */
+  finish?(serverFinal: Buffer | null): boolean;
 }
 
 /** What every client mechanism is built from. `authzid` is the identity to act as, when different. */
