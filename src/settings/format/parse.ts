@@ -76,7 +76,8 @@ type Frame =
   | { kind: 'array'; items: CgValue[] }
   | { kind: 'dict'; obj: CgDict; key: string };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep a U+FEFF that the escapes spell; the default would silently drop it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Parser {
   private pos = 0;
