@@ -13,14 +13,14 @@ import { digestMd5 } from './mechs/digest-md5.js';
 import { apop } from './mechs/apop.js';
 
 // --- SCRAM / NTLM / MSN: the SCRAM/NTLM helper enables these imports and list entries ---
-// import { scramSha1, scramSha1Plus, scramSha256, scramSha256Plus } from './mechs/scram.js';
+import { scramSha1, scramSha1Plus, scramSha256, scramSha256Plus } from './mechs/scram.js';
 // import { ntlm, msn } from './mechs/ntlm.js';
 // --- end of SCRAM / NTLM / MSN block ---
 
 /** Order is the order of preference in which a listener advertises them (strongest first). */
 export const MECHANISMS: readonly SaslMechanism[] = [
   // --- SCRAM / NTLM / MSN entries (SCRAM/NTLM helper enables them) ---
-  // scramSha256Plus, scramSha1Plus, scramSha256, scramSha1,
+  scramSha256Plus, scramSha1Plus, scramSha256, scramSha1,
   // --- end ---
   // --- framework helper entries ---
   digestMd5, cramMd5, plain, login,
