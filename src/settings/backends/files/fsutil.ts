@@ -20,8 +20,12 @@ export const DIR_MODE = 0o700;
  */
 export const LEFTOVER_NAME = /^\..*\.[0-9a-f]{16}\.(?:tmp|deleted)$/;
 
+/** How much of the object's name a temporary name shows (for a human reading the directory): the
+ *  whole name could be the longest file name allowed, leaving no room for the rest. */
+const TEMP_NAME_PREFIX_MAX = 64;
+
 export function tempName(name: string, kind: 'tmp' | 'deleted'): string {
-  return `.${name}.${randomBytes(8).toString('hex')}.${kind}`;
+  return `.${name.slice(0, TEMP_NAME_PREFIX_MAX)}.${randomBytes(8).toString('hex')}.${kind}`;
 }
 
 export function errnoOf(e: unknown): string | undefined {
