@@ -1,0 +1,32 @@
+/**
+ * The NT hash that NTLM needs: MD4 over the password's UTF-16LE encoding (MS-NLMP section 3.3.1,
+ * NTOWFv1). OpenSSL 3 ships MD4 only in its legacy provider, so node's createHash('md4') fails;
+ * js-md4's own JavaScript code does it (its default export would call createHash, so only the
+ * pure-JavaScript `arrayBuffer` output is used).
+ */
+import { createRequire } from 'node:module';
+import { utf8OrNull } from '../encoding.js';
+
+interface JsMd4 { arrayBuffer(message: Uint8Array): ArrayBuffer }
+const jsMd4 = createRequire(import.meta.url)('js-md4') as JsMd4;
+
+export function md4(message: Uint8Array): Buffer {
+  return Buffer.from(jsMd4.arrayBuffer(message));
+}
+
+/** The NT hash of a password given as UTF-8 bytes, or null when they are not valid UTF-8. */
+export function ntHash(password: Uint8Array): Buffer | null {
+  const text = utf8OrNull(password);
+  return text === null ? null : md4(Buffer.from(text, 'utf16le'));
+}
+
+/**
+ * The hash FreeBSD's and libxcrypt's `$3$` method compute: each password byte widened to 16 bits,
+ * which is UTF-16LE only for ASCII (and Latin-1) passwords. Stored `$3$` strings are checked
+ * this way because that is how they were made.
+ */
+export function ntHashOfBytes(password: Uint8Array): Buffer {
+  const wide = Buffer.alloc(password.length * 2);
+  password.forEach((b, i) => { wide[2 * i] = b; });
+  return md4(wide);
+}
