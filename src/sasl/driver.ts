@@ -40,6 +40,8 @@ export interface SaslSessionOptions {
    *  so a mechanism hidden by policy (A6, A8) cannot be used by naming it. */
   offered: readonly string[];
   successData: SuccessDataMode;
+  /** Where mechanisms are looked up; the registry unless a test brings its own. */
+  lookup?: (name: string) => SaslMechanism | undefined;
 }
 
 /** Outcome of decoding one client line. */
@@ -113,7 +115,7 @@ export class SaslSession {
   async start(mechanismName: string, initialResponse?: string): Promise<SaslReply> {
     if (this.#state.phase !== 'idle') return this.#finish({ status: 'malformed', reason: 'exchange already started' });
     const offered = this.options.offered.some((n) => n.toUpperCase() === mechanismName.toUpperCase());
-    const mechanism = getMechanism(mechanismName);
+    const mechanism = (this.options.lookup ?? getMechanism)(mechanismName);
     // APOP shares the registry but is a POP3 command, not SASL: `AUTH APOP` is unknown.
     if (!offered || !mechanism || mechanism.advertiseGroup === 'apop') {
       this.#state = { phase: 'done' };
