@@ -34,16 +34,21 @@ export interface DataDirLockRelease {
   readonly path: string;
 }
 
-interface LockOwner { pid: number; host: string; token: string }
+export interface LockOwner { pid: number; host: string; token: string }
 
-function lockContent(owner: LockOwner): string {
+export function lockContent(owner: LockOwner): string {
   return `${owner.pid}\n${owner.host}\n${owner.token}\n`;
 }
 
-function parseLock(text: string): LockOwner | null {
+/** `<pid>\n<host>\n<token>\n`, nothing else: pid 0 or a negative pid would make process.kill
+ *  address a whole process group, so only a plain positive number is a pid. */
+export function parseLock(text: string): LockOwner | null {
   const m = /^([1-9][0-9]{0,9})\n([^\n]*)\n([0-9a-f]{32})\n$/.exec(text);
   if (!m) return null;
-  return { pid: Number(m[1]), host: m[2] ?? '', token: m[3] ?? '' };
+  const pid = Number(m[1]);
+  // process.kill refuses pids beyond int32; such a number is no pid of this host.
+  if (pid > 0x7fffffff) return null;
+  return { pid, host: m[2] ?? '', token: m[3] ?? '' };
 }
 
 function errno(e: unknown): string | undefined {

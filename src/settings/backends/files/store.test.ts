@@ -3,6 +3,7 @@
 // reach the file system.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { parseDictionary } from '../../format/index.js';
 import { dict, type CgDict } from '../../format/types.js';
 import { HOSTILE_ACCOUNT_NAMES, HOSTILE_DOMAIN_NAMES, HOSTILE_NAMES } from '../../store.conformance.js';
 import type { ObjectRef } from '../../store.js';
+import { firstInvalidUtf8 } from './fsutil.js';
 import { LOCK_FILE_NAME } from './lockfile.js';
 import { validateObjectName } from './names.js';
 import { openFileStore, revisionOf, type FileSettingsStore } from './store.js';
@@ -312,6 +314,34 @@ void test('S1 property: any accepted name stays one path component inside its di
     assert.ok(!name.includes(sep) && name !== '.' && name !== '..');
     assert.match(name, /^[a-z0-9][a-z0-9._+-]*$/);
   }), { numRuns: 5000 });
+});
+
+void test('S1 property: the UTF-8 check of settings files agrees with Node\'s, and points at the first bad byte', () => {
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 64 }),
+    fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => new Uint8Array(Buffer.from(s))),
+    // Valid text with one byte changed: mostly the subtle cases (truncated sequences, overlongs).
+    fc.tuple(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), fc.nat(), fc.integer({ min: 0, max: 255 }))
+      .map(([s, i, v]) => { const b = new Uint8Array(Buffer.from(s)); b[i % b.length] = v; return b; }),
+  );
+  fc.assert(fc.property(bytes, (b) => {
+    const at = firstInvalidUtf8(b);
+    assert.equal(at === -1, isUtf8(b));
+    if (at >= 0) {
+      assert.ok(isUtf8(b.subarray(0, at)), 'everything before the reported byte is valid');
+    }
+  }), { numRuns: 3000 });
+  const table: [bytes: number[], at: number, why: string][] = [
+    [[0x61, 0xc0, 0xaf], 1, 'overlong "/" (the classic path-traversal encoding)'],
+    [[0xe0, 0x80, 0xaf], 0, 'overlong three-byte "/"'],
+    [[0xed, 0xa0, 0x80], 0, 'a UTF-16 surrogate encoded as UTF-8 (CESU-8)'],
+    [[0xf4, 0x90, 0x80, 0x80], 0, 'beyond U+10FFFF'],
+    [[0xf5, 0x80, 0x80, 0x80], 0, 'a lead byte that never occurs'],
+    [[0x61, 0x62, 0xe2, 0x82], 2, 'a sequence cut off at the end of the file'],
+    [[0x80], 0, 'a continuation byte with no lead'],
+    [[0xe2, 0x82, 0xac], -1, 'the euro sign is fine'],
+  ];
+  for (const [b, at, why] of table) assert.equal(firstInvalidUtf8(new Uint8Array(b)), at, why);
 });
 
 void test('S1 validateObjectName refuses non-strings and says why a name is refused', () => {
