@@ -37,10 +37,11 @@ export function parseCommand(argv: string[], specs: CommandSpec[]): Parsed | { h
     .find((s) => s.path.every((w, i) => words[i] === w));
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   if (!spec) {
-    const prefix = words.filter((w) => specs.some((s) => s.path.includes(w)));
-    const group = specs.filter((s) => prefix.length === 0 || s.path[0] === prefix[0]);
-    if (wantsHelp || words.length === 0 || group.length < specs.length) return { help: overview(group.length ? group : specs) };
-    throw new MailwardError('cli.usage', `unknown command: ${words.join(' ')}\n\n${overview(specs)}`);
+    // Only a group word (`mailward account`): show that group. Anything else is unknown.
+    const group = specs.filter((s) => s.path[0] === words[0]);
+    if (words.length === 0) return { help: overview(specs) };
+    if (words.length === 1 && group.length > 0) return { help: overview(group) };
+    throw new MailwardError('cli.usage', `unknown command: ${words.join(' ')}\n\n${overview(group.length ? group : specs)}`);
   }
   if (wantsHelp) return { help: commandHelp(spec) };
   const rest = argv.slice(spec.path.length);

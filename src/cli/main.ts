@@ -119,7 +119,9 @@ async function run(p: Parsed): Promise<number> {
     case 'start': {
       const server = await startServer(String(p.values.data), { mainDomain: p.values['main-domain'] as string | undefined, print: (l) => process.stdout.write(l + '\n') });
       await new Promise<void>((resolve) => {
-        const stop = () => { void server.stop().then(resolve); };
+        // The server runs until a signal, even while nothing else keeps the event loop busy.
+        const keepAlive = setInterval(() => {}, 1 << 30);
+        const stop = () => { clearInterval(keepAlive); void server.stop().then(resolve); };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
