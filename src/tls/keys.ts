@@ -97,8 +97,22 @@ const KEY_LABELS: Record<string, KeyImportFormat | 'encrypted'> = {
 
 const DECRYPT_HINT = 'remove the passphrase first (for example: openssl pkey -in key.pem -out plain-key.pem) and paste the result';
 
-/** Imports one pasted PEM private key (PKCS#1, PKCS#8 or SEC1) and returns it as PKCS#8 PEM. */
-export function importPrivateKeyPem(text: string): KeyImportResult {
+/**
+ * Imports one pasted PEM private key (PKCS#1, PKCS#8 or SEC1) and returns it as PKCS#8 PEM. The
+ * key must also pass the Key Test: OpenSSL loads a SEC1 or PKCS#8 key whose stored public half
+ * does not belong to its private half (a damaged paste), and such a key would sign handshakes no
+ * client can verify.
+ */
+export async function importPrivateKeyPem(text: string): Promise<KeyImportResult> {
+  const r = parsePrivateKeyPem(text);
+  if (r.status !== 'ok') return r;
+  const t = await keyTest(r.pkcs8Pem);
+  if (!t.ok) return { status: 'malformed', message: `the key is damaged: its public half does not match its private half (${t.text})` };
+  return r;
+}
+
+/** Reads a pasted PEM key without the Key Test (synchronous; for keys already imported once). */
+export function parsePrivateKeyPem(text: string): KeyImportResult {
   const parsed = parsePem(text);
   if (parsed.status !== 'ok') return { status: 'malformed', message: `not a PEM key: ${parsed.message}` };
   const keyBlocks = parsed.blocks.filter((b) => b.label in KEY_LABELS);
@@ -131,9 +145,9 @@ export function importPrivateKeyPem(text: string): KeyImportResult {
 }
 
 /** Loads a key the layer above stored (PKCS#8 PEM from `importPrivateKeyPem` or
- *  `generatePrivateKey`); any other paste goes through `importPrivateKeyPem` first. */
+ *  `generatePrivateKey`); a paste goes through `importPrivateKeyPem` first. */
 export function loadStoredKey(pkcs8Pem: string): { status: 'ok'; key: KeyObject; info: KeyInfo } | Exclude<KeyImportResult, { status: 'ok' }> {
-  const r = importPrivateKeyPem(pkcs8Pem);
+  const r = parsePrivateKeyPem(pkcs8Pem);
   if (r.status !== 'ok') return r;
   return { status: 'ok', key: createPrivateKey(r.pkcs8Pem), info: r.info };
 }
