@@ -14,7 +14,7 @@ import { apop } from './mechs/apop.js';
 
 // --- SCRAM / NTLM / MSN: the SCRAM/NTLM helper enables these imports and list entries ---
 import { scramSha1, scramSha1Plus, scramSha256, scramSha256Plus } from './mechs/scram.js';
-// import { ntlm, msn } from './mechs/ntlm.js';
+import { ntlm, msn } from './mechs/ntlm.js';
 // --- end of SCRAM / NTLM / MSN block ---
 
 /** Order is the order of preference in which a listener advertises them (strongest first). */
@@ -26,7 +26,7 @@ export const MECHANISMS: readonly SaslMechanism[] = [
   digestMd5, cramMd5, plain, login,
   // --- end ---
   // --- SCRAM / NTLM / MSN entries (SCRAM/NTLM helper enables them) ---
-  // ntlm, msn,
+  ntlm, msn,
   // --- end ---
   // APOP is a POP3 command, not SASL: the advertise policy and SaslSession never offer it.
   apop,
