@@ -33,7 +33,7 @@ export class FakeCredentialPort implements CredentialPort {
     const user = this.users[name];
     if (!user) return { status: 'unknown' };
     const c = req.credential;
-    let ok = false;
+    let ok: boolean;
     if (c.type === 'password') {
       ok = user.password !== undefined && user.password !== '' && c.password.equals(Buffer.from(user.password, 'utf8'));
     } else {
