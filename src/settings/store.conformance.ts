@@ -183,7 +183,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     { kind: 'access', domain },
   ];
 
-  void describe(`settings store conformance: ${name}`, () => {
+  void describe(`S1 R4 settings store conformance: ${name}`, () => {
     it('S1 a missing server object reads as null', async (s) => {
       assert.equal(await s.get({ kind: 'server' }), null);
       assert.equal(await s.get({ kind: 'serverAccountDefaults' }), null);
