@@ -179,8 +179,9 @@ async function mkdirOne(path: string): Promise<boolean> {
 }
 
 export interface FileStoreOptions {
-  /** Take the data-directory lock (default true), released by close(). Tests that look at a
-   *  directory another process writes, and tools that only read, pass false. */
+  /** Take the data-directory lock (default true), released by close(). False is for readers of a
+   *  directory another process writes (tests, audit tools): such a store can still write, and the
+   *  caller then answers for keeping other writers out. */
   lock?: boolean;
 }
 
@@ -210,7 +211,12 @@ export class FileSettingsStore implements SettingsStore {
     const store = new FileSettingsStore(root, release);
     if (release && release.tookOverFrom !== null) {
       log.problem('store.recovered', { dir: root, deadPid: release.tookOverFrom });
-      await store.sweepLeftovers();
+      try {
+        await store.sweepLeftovers();
+      } catch (e) {
+        await release();
+        throw e;
+      }
     }
     return store;
   }
