@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { configureLogging, Secret, type LogRecord } from '../../../core/log.js';
+import { configureLogging, logger, Secret, type LogRecord } from '../../../core/log.js';
 import { ExternalAuthenticator, EXTAUTH_STOP_GRACE_MS, type ExternalAuthOptions, type ExternalOutcome } from './index.js';
 
 const HELPER = fileURLToPath(new URL('./test-fixtures/scripted-helper.js', import.meta.url));
@@ -93,7 +93,7 @@ void test('E2: 1,000 concurrent requests answered in shuffled order are all matc
   const ms = Date.now() - t0;
   outs.forEach((o, i) => assert.ok(echoed(o).endsWith(` (IMAP) u${i}@bulk.test secret-${i}`), `request ${i}`));
   assert.equal(c.status().inFlight, 0);
-  assert.ok(ms < 5000, `took ${ms} ms`);
+  assert.ok(ms < 9000, `took ${ms} ms`);
   await c.stop();
 });
 
@@ -115,7 +115,7 @@ void test('E4: a request that gets no answer in time is unavailable; its late re
   const t0 = Date.now();
   assert.deepEqual(await c.verify({ name: 'h', domain: 'd', password: 'hang' }), { status: 'unavailable', reason: 'timeout' });
   const ms = Date.now() - t0;
-  assert.ok(ms >= 190 && ms < 1500, `timed out after ${ms} ms`);
+  assert.ok(ms >= 190 && ms < 3000, `timed out after ${ms} ms`);
   assert.equal(c.status().inFlight, 0);
   const before = records.length;
   assert.deepEqual(await c.verify({ name: 'h', domain: 'd', password: 'late' }), { status: 'unavailable', reason: 'timeout' });
@@ -133,7 +133,7 @@ void test('E4: a program that never answers: every request times out, none hangs
 });
 
 void test('E4: a program that never answers INTF: waiting requests time out, and it is killed and restarted', async () => {
-  const c = new ExternalAuthenticator({ program: process.execPath, args: [HELPER, 'no-intf'], requestTimeoutMs: 150, restartInitialMs: 20 });
+  const c = new ExternalAuthenticator({ program: process.execPath, args: [HELPER, 'no-intf'], requestTimeoutMs: 150, startTimeoutMs: 300, restartInitialMs: 20 });
   clients.push(c);
   c.start();
   assert.deepEqual(await c.verify({ name: 'n', domain: 'd', password: 'p' }), { status: 'unavailable', reason: 'timeout' });
@@ -153,7 +153,7 @@ void test('E4: a crash in the middle of requests fails them at once, the program
   const ms = Date.now() - t0;
   assert.deepEqual(crashed, { status: 'unavailable', reason: 'program-exited' });
   for (const o of inFlight) assert.deepEqual(o, { status: 'unavailable', reason: 'program-exited' });
-  assert.ok(ms < 1000, `in-flight requests failed after ${ms} ms`);
+  assert.ok(ms < 2500, `in-flight requests failed after ${ms} ms (their own time-out is 5000)`);
   assert.equal(c.status().state, 'restarting');
   assert.deepEqual(await c.verify({ name: 'r', domain: 'd', password: 'p' }), { status: 'unavailable', reason: 'restarting' });
   await waitFor('the restart', () => c.status().state === 'running');
@@ -164,13 +164,14 @@ void test('E4: a crash in the middle of requests fails them at once, the program
 });
 
 void test('E4: restarts back off exponentially up to the bound', async () => {
-  const before = records.length;
-  const c = new ExternalAuthenticator({ program: process.execPath, args: ['-e', 'process.exit(1)'], restartInitialMs: 20, restartMaxMs: 80 });
+  // Records of this client only: a client of a failed test may still be restarting meanwhile.
+  const mine = (): LogRecord[] => records.filter((r) => r.event === 'extauth.exited' && r.test === 'backoff');
+  const c = new ExternalAuthenticator({ program: process.execPath, args: ['-e', 'process.exit(1)'], restartInitialMs: 20, restartMaxMs: 80, logger: logger('EXTAUTH').child({ test: 'backoff' }) });
   clients.push(c);
   c.start();
-  await waitFor('five deaths', () => records.slice(before).filter((r) => r.event === 'extauth.exited').length >= 5, 10_000);
+  await waitFor('five deaths', () => mine().length >= 5, 10_000);
   await c.stop();
-  const delays = records.slice(before).filter((r) => r.event === 'extauth.exited').map((r) => r.restartInMs);
+  const delays = mine().map((r) => r.restartInMs);
   assert.deepEqual(delays.slice(0, 5), [20, 40, 80, 80, 80]);
   assert.equal(c.status().state, 'stopped');
 });
@@ -191,7 +192,7 @@ void test('E4: stop() closes stdin; a program that quits on EOF is gone at once;
   const c = await running('echo');
   const t0 = Date.now();
   await c.stop();
-  assert.ok(Date.now() - t0 < 1000);
+  assert.ok(Date.now() - t0 < 3000, 'well before the 5 s kill');
   assert.equal(c.status().state, 'stopped');
   assert.equal(records.some((r) => r.event === 'extauth.kill' && r.pid === c.status().pid), false);
   assert.deepEqual(await c.verify({ name: 'a', domain: 'b', password: 'p' }), { status: 'unavailable', reason: 'stopped' });
@@ -204,7 +205,7 @@ void test('E4: a program that ignores the closing of stdin is killed after the g
   const t0 = Date.now();
   await c.stop();
   const ms = Date.now() - t0;
-  assert.ok(ms >= 290 && ms < 2000, `stopped after ${ms} ms`);
+  assert.ok(ms >= 290 && ms < 3000, `stopped after ${ms} ms`);
   assert.ok(records.some((r) => r.event === 'extauth.kill' && r.pid === pid));
   assert.throws(() => process.kill(pid, 0), /ESRCH/);
 });

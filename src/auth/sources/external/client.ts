@@ -29,6 +29,10 @@ import {
  *  directory, short enough that a mail client's login does not appear dead. */
 export const EXTAUTH_REQUEST_TIMEOUT_MS = 10_000;
 
+/** How long a new program has to answer INTF. Longer than a request's time-out: starting an
+ *  interpreter and loading its libraries on a busy host can take seconds. */
+export const EXTAUTH_START_TIMEOUT_MS = 15_000;
+
 /** How long a program has to quit after its stdin is closed: the reference says 5 seconds. */
 export const EXTAUTH_STOP_GRACE_MS = 5_000;
 
@@ -74,6 +78,7 @@ export interface ExternalAuthOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   requestTimeoutMs?: number;
+  startTimeoutMs?: number;
   stopGraceMs?: number;
   restartInitialMs?: number;
   restartMaxMs?: number;
@@ -145,6 +150,7 @@ export class ExternalAuthenticator {
       env: opts.env,
       cwd: opts.cwd,
       requestTimeoutMs: opts.requestTimeoutMs ?? EXTAUTH_REQUEST_TIMEOUT_MS,
+      startTimeoutMs: opts.startTimeoutMs ?? EXTAUTH_START_TIMEOUT_MS,
       stopGraceMs: opts.stopGraceMs ?? EXTAUTH_STOP_GRACE_MS,
       restartInitialMs: opts.restartInitialMs ?? EXTAUTH_RESTART_INITIAL_MS,
       restartMaxMs: opts.restartMaxMs ?? EXTAUTH_RESTART_MAX_MS,
@@ -238,7 +244,7 @@ export class ExternalAuthenticator {
     const seq = this.#nextSeq++;
     const p: Pending = {
       seq, command, written: false, resolve, intf,
-      timer: setTimeout(() => this.#timeout(p), this.#opts.requestTimeoutMs),
+      timer: setTimeout(() => this.#timeout(p), intf ? this.#opts.startTimeoutMs : this.#opts.requestTimeoutMs),
     };
     this.#pending.set(seq, p);
     return p;
@@ -274,7 +280,7 @@ export class ExternalAuthenticator {
     if (p.intf) {
       this.#pending.delete(p.seq);
       const proc = p.intf.proc;
-      this.#log.problem('extauth.intf-timeout', { pid: proc.pid, timeoutMs: this.#opts.requestTimeoutMs });
+      this.#log.problem('extauth.intf-timeout', { pid: proc.pid, timeoutMs: this.#opts.startTimeoutMs });
       // A program that cannot answer INTF will answer nothing: start over with a fresh one.
       if (!proc.exited) this.#killGroup(proc);
       return;

@@ -81,7 +81,7 @@ void test('E5: extauth-file.mjs checks passwords from a file of hashed users, th
   const pid = c.status().pid;
   const t0 = Date.now();
   await c.stop();
-  assert.ok(Date.now() - t0 < 2000);
+  assert.ok(Date.now() - t0 < 3000, 'well before the 5 s kill');
   assert.equal(records.some((r) => r.event === 'extauth.kill' && r.pid === pid), false);
 });
 
