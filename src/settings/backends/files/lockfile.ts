@@ -24,6 +24,7 @@ const TAKEOVER_FILE_NAME = 'mailward.lock.takeover';
 /** How long to wait for another process that is taking over a stale lock: a takeover is a read
  *  and a rename, so 2 s means that process is stuck, not slow. */
 const TAKEOVER_WAIT_MS = 2000;
+/** Re-check interval while waiting for that process: short against the 2 s, long against a busy loop. */
 const TAKEOVER_POLL_MS = 25;
 
 export interface DataDirLockRelease {
