@@ -9,6 +9,7 @@ import { createScramMechanism, scramSha1, scramSha1Plus, scramSha256, scramSha25
 import { deriveScramKeys } from './scram/crypto.js';
 import { saslprep } from './scram/messages.js';
 import { ScramClient } from '../client/scram.js';
+import { SaslSession } from '../driver.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -126,6 +127,24 @@ void test('A2 SCRAM-SHA-1 and SHA-256: our client against our server; the client
     assert.equal(step.type, 'success', JSON.stringify(step));
     if (step.type === 'success') assert.equal(client.finish(step.serverData ?? null), true);
     assert.equal(port.calls.length, 1);
+  }
+});
+
+void test('A2 SCRAM through the SASL driver: v= as a last challenge (SMTP, IMAP4rev1) and with success; both verified by our client', async () => {
+  for (const successData of ['as-challenge', 'with-success'] as const) {
+    const port = new FakeCredentialPort({ alice: await scramUser('correct horse', 'SHA-256', Buffer.from('salt')) });
+    const session = new SaslSession(ctx(port), { offered: ['SCRAM-SHA-256'], successData });
+    const client = new ScramClient('SHA-256', { authcid: 'alice', password: 'correct horse' });
+    let reply = await session.start('SCRAM-SHA-256', client.start().initial?.toString('base64'));
+    let rounds = 0;
+    while (reply.reply === 'challenge' && rounds++ < 4) {
+      reply = await session.respond((await client.next(Buffer.from(reply.base64, 'base64'))).toString('base64'));
+    }
+    assert.equal(reply.reply, 'success', `${successData}: ${JSON.stringify(reply)}`);
+    if (reply.reply === 'success') {
+      assert.equal(client.finish(reply.serverData === undefined ? null : Buffer.from(reply.serverData, 'base64')), true, successData);
+      assert.equal(reply.serverData === undefined, successData === 'as-challenge');
+    }
   }
 });
 
