@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { openFileStore } from '../settings/backends/files/index.js';
 import { dict, type CgDict } from '../settings/format/types.js';
 import { Directory } from '../directory/directory.js';
-import { AuthEngine, type AuthRequest, type OsPasswordChecker } from './engine.js';
+import { AuthEngine, type AuthRequest, type OsPasswords } from './engine.js';
 import { InProcessLockout } from './lockout.js';
 import { PasswordService } from './password-service.js';
 import { ExternalAuthenticator } from './sources/external/index.js';
 import type { Credential, CredentialValue } from '../sasl/mechanism.js';
 
 /** OS passwords for the branch tests; real PAM is tested in sources/os. */
-class TableOs implements OsPasswordChecker {
+class TableOs implements OsPasswords {
   readonly asked: string[] = [];
   constructor(private readonly users: Record<string, string | 'unavailable'>) {}
   async check(osUser: string, password: Buffer): Promise<'ok' | 'bad' | 'unavailable'> {

@@ -26,6 +26,7 @@ import type {
 import type { LockoutCounters, LockoutState } from './lockout.js';
 import type { PasswordService } from './password-service.js';
 import type { ExternalAuthenticator } from './sources/external/index.js';
+import { osUserName } from './sources/os/index.js';
 import type { AccountSettings, ServerSettings } from '../settings/schema.js';
 
 const log = logger('AUTH');
@@ -54,8 +55,8 @@ export interface AuthRequest extends ConnectionFacts {
   credential: Credential;
 }
 
-/** OS passwords (P6): checked in a separate process through PAM. */
-export interface OsPasswordChecker {
+/** OS passwords (P6): checked in a separate process through PAM (sources/os). */
+export interface OsPasswords {
   check(osUser: string, password: Buffer, service: string): Promise<'ok' | 'bad' | 'unavailable'>;
 }
 
@@ -63,7 +64,7 @@ export interface EngineDeps {
   directory: Directory;
   lockout: LockoutCounters;
   passwords: PasswordService;
-  os?: OsPasswordChecker;
+  os?: OsPasswords;
   /** The running External Authentication program, when enabled. */
   external?: () => ExternalAuthenticator | null;
   now?: () => number;
@@ -71,11 +72,6 @@ export interface EngineDeps {
 
 type Ok = Extract<AuthOutcome, { status: 'ok' }>;
 type Source = Ok['source'];
-
-/** Applies the OS User Name pattern (P6): `*` stands for the account name. */
-export function osUserName(pattern: string, account: string): string {
-  return pattern.split('*').join(account);
-}
 
 export class AuthEngine {
   private readonly now: () => number;
@@ -203,9 +199,14 @@ export class AuthEngine {
     }
     if (s.UseSysPassword && c.type === 'password' && this.deps.os) {
       // OS passwords are one-way: only a clear password can be checked (never a challenge).
-      const r = await this.deps.os.check(osUserName(s.OSUserName, account), c.password, server.PAMService);
-      if (r === 'ok') return { status: 'ok', source: 'os' };
-      if (r === 'unavailable') temporary ??= 'OS password check unavailable';
+      const name = osUserName(s.OSUserName, account);
+      if (name.ok) {
+        const r = await this.deps.os.check(name.name, c.password, server.PAMService);
+        if (r === 'ok') return { status: 'ok', source: 'os' };
+        if (r === 'unavailable') temporary ??= 'OS password check unavailable';
+      } else {
+        log.problem('auth.os.badName', { account: `${account}@${domain}`, why: name.why });
+      }
     }
     const ext = s.UseExtPassword ? this.deps.external?.() ?? null : null;
     if (ext) {

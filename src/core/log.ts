@@ -70,6 +70,11 @@ export function configureLogging(opts: { levels?: Partial<Record<LogModule, LogL
   if (opts.sink) config.sink = opts.sink;
 }
 
+/** One module's level, leaving the others as they are (E1's and T2's own Log settings). */
+export function setModuleLevel(module: LogModule, level: LogLevel): void {
+  config.levels = { ...config.levels, [module]: level };
+}
+
 export function moduleLevel(module: LogModule): LogLevel {
   return config.levels[module] ?? config.defaultLevel;
 }
