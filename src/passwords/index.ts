@@ -40,7 +40,9 @@ function toBuffer(password: Buffer | string): Buffer {
  *  string (it may be a hash, or a clear password that was never escaped). */
 function logUnusable(id: Exclude<Identified, { status: 'parsed' }>): void {
   if (id.status === 'unknown-scheme') log.problem('password.unknownScheme', { reason: id.reason });
-  else if (id.status === 'malformed' || id.status === 'over-limit') log.problem(`password.${id.status === 'malformed' ? 'malformed' : 'overLimit'}`, { scheme: id.scheme, reason: id.reason });
+  else if (id.status === 'malformed' || id.status === 'over-limit') {
+    log.problem(id.status === 'malformed' ? 'password.malformed' : 'password.overLimit', { scheme: id.scheme ?? 'none', reason: id.reason });
+  }
 }
 
 async function spendDummyTime(password: Buffer): Promise<void> {
@@ -63,10 +65,8 @@ export async function verify(password: Buffer | string, stored: string, policy: 
     if (id.status !== 'parsed') {
       if (id.status !== 'empty') logUnusable(id);
       if (pw.length > 0 && pw.length <= PASSWORD_MAX_BYTES) await spendDummyTime(pw);
-      const problem = id.status;
-      return id.status === 'empty' || id.status === 'unknown-scheme'
-        ? { ok: false, needsUpgrade: false, problem }
-        : { ok: false, needsUpgrade: false, scheme: id.scheme, problem };
+      const scheme = 'scheme' in id ? id.scheme : undefined;
+      return scheme === undefined ? { ok: false, needsUpgrade: false, problem: id.status } : { ok: false, needsUpgrade: false, scheme, problem: id.status };
     }
     const scheme = id.parsed.scheme;
     if (pw.length === 0) return { ok: false, needsUpgrade: false, scheme, problem: 'empty' };

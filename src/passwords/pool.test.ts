@@ -68,7 +68,7 @@ test('P3: a full queue answers busy at once; close() fails what is still pending
 });
 
 test('P3: a flood of legacy verifications beyond the queue gets "busy" (temporary), the rest verify', async () => {
-  const stored = await toolOutput('openssl', ['passwd', '-5', '-salt', 'floodsalt', 'flood']);
+  const stored = await toolOutput('mkpasswd', ['-m', 'sha256crypt', '-R', '1000', '-S', 'floodsaltflood', 'flood']);
   const n = CRYPT_QUEUE_MAX + 40;
   const results = await Promise.all(Array.from({ length: n }, () => verify('flood', stored, ONE_WAY)));
   const busy = results.filter((r) => r.problem === 'busy').length;

@@ -75,12 +75,13 @@ export type Identified =
   /** Absent or empty password, bare or as `{PLAIN}`: never verifies (SPEC P4). */
   | { status: 'empty' }
   | { status: 'unknown-scheme'; reason: string }
-  | { status: 'malformed' | 'over-limit'; scheme: SchemeId; reason: string };
+  /** `scheme` is absent when the string was refused before any scheme was chosen (too long). */
+  | { status: 'malformed' | 'over-limit'; scheme?: SchemeId; reason: string };
 
 /** What a stored password string is. Never throws; the reason strings never contain the input. */
 export function identify(stored: string): Identified {
   if (typeof stored !== 'string' || stored === '') return { status: 'empty' };
-  if (stored.length > STORED_MAX_LENGTH) return { status: 'over-limit', scheme: 'clear', reason: 'stored value above STORED_MAX_LENGTH' };
+  if (stored.length > STORED_MAX_LENGTH) return { status: 'over-limit', reason: 'stored value above STORED_MAX_LENGTH' };
   const key = matchKey(stored);
   const entry = TABLE.find((e) => key.startsWith(e.key));
   let scheme: PasswordScheme;
