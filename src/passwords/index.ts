@@ -166,6 +166,3 @@ export async function hashNewPassword(password: Buffer | string, options: NewPas
   ]);
   return scram ? { ok: true, password: hash, scram } : { ok: true, password: hash };
 }
-
-/** The same function as verify(), under the name the auth engine's first draft calls. */
-export const verifyPassword = verify;
