@@ -21,6 +21,9 @@
  * resolver.close()                                    // stops the ticket-key timer
  * ```
  *
+ * Before `accept` on a STARTTLS upgrade, remove the session's own 'data' listeners and drop what
+ * it had buffered (T1): `accept` reads the ClientHello from the socket and must be its only reader.
+ *
  * `accept` wraps the accepted socket itself (`new tls.TLSSocket(socket, { isServer, secureContext,
  * SNICallback, server })`) because only per connection do we know the local address the client
  * connected to: that is what picks the domain for a client that sends no SNI. (A `tls.Server`
@@ -58,7 +61,7 @@ import type { Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { logger, type Logger } from '../core/log.js';
-import { checkPolicy, DEFAULT_POLICY, type PolicyResult, type TlsPolicy } from './policy.js';
+import { checkPolicy, type PolicyResult, type TlsPolicy } from './policy.js';
 import { TlsSessions, type TicketKeyGeneration } from './sessions.js';
 import { certificateNameCovers, normalizeHostname } from './names.js';
 import { certificateDnsNames, parseCertificates } from './certificates.js';
