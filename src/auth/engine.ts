@@ -240,7 +240,10 @@ export class AuthEngine {
   }
 
   private async secretFor(needs: Extract<Credential, { type: 'challenge' }>['needs'], s: AccountSettings, account: string): Promise<CredentialValue | null> {
-    const opts = { scramSalt: this.stableSalt(account) };
+    // The same salt and iteration count as the fake parameters of unknown names, so a clear-text
+    // account and a name that does not exist answer SCRAM's first step alike (H1).
+    const iterations = (await this.deps.directory.serverSettings()).values.ScramIterations;
+    const opts = { scramSalt: this.stableSalt(account), scramIterations: iterations };
     if (needs === 'scram-sha-1' || needs === 'scram-sha-256') {
       for (const k of s.ScramKeys) {
         const r = await passwords.derive(k, needs, opts);
