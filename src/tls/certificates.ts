@@ -353,6 +353,12 @@ export function parseCertificates(text: string): ParsedCertificates {
 export function decodeCertificate(der: Uint8Array): x509.X509Certificate | null {
   try {
     const c = new x509.X509Certificate(new Uint8Array(der));
+    // @peculiar/x509 decodes names, extensions and the key lazily, on first access: touch them
+    // all here so a damaged extension is found now, not as an exception in a later page view.
+    void [c.subjectName.toJSON(), c.issuerName.toJSON(), c.publicKey.algorithm, c.signatureAlgorithm, c.notBefore, c.notAfter, c.serialNumber];
+    for (const e of c.extensions) void e.type;
+    const san = c.getExtension(x509.SubjectAlternativeNameExtension);
+    if (san) void san.names.items.map((n) => n.value);
     new NodeX509(Buffer.from(der));
     return c;
   } catch {

@@ -6,7 +6,8 @@
  *   events), so this module keeps one: a bounded map whose entries die after the TTL.
  * - tickets (TLS 1.2 and 1.3): the session, encrypted under the ticket key, lives in the client.
  *   OpenSSL stamps each session with the context's session timeout (our TTL) and refuses to
- *   resume one older than that, and announces the TTL as the ticket lifetime hint.
+ *   resume one older than that, and announces the TTL as the ticket lifetime hint. OpenSSL keeps
+ *   session times in whole seconds, so a ticket may resume up to one second past the TTL.
  *
  * Resumption across listeners (the STARTTLS port and the implicit-TLS port of a service) works
  * when their connections share three things: this object (the session-ID store and ticket keys)
