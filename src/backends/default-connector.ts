@@ -1,0 +1,145 @@
+/**
+ * The BackendConnector used by the server (B1, B2): reads the domain's backend settings, guards
+ * against relay loops, connects with the configured TLS mode, logs in (IMAP, POP3) or prepares
+ * the submission session (SMTP), and returns the socket. Every failure is a value; every wait has
+ * a named time-out; a socket that did not reach the logged-in state is always destroyed.
+ */
+import { logger, type Logger } from '../core/log.js';
+import type { Directory } from '../directory/directory.js';
+import type { DomainSettings } from '../settings/schema.js';
+import type { BackendConnector, BackendRequest, BackendResult } from './connector.js';
+import { imapLogin, type StepOutcome } from './imap.js';
+import { backendUser, planLogin, type LoginPlan } from './login-plan.js';
+import { bannerToken, pointsAtListener, resolveBackend, type ListenAddress } from './loop.js';
+import { pop3Login } from './pop3.js';
+import { smtpPrepare } from './smtp.js';
+import { LineChannel, openConnection, type TlsOptions } from './wire.js';
+
+/** TCP connect plus (implicit) TLS handshake: a backend host that is down or firewalled must
+ *  give the client a quick temporary error; 5 s covers a loaded LAN server. */
+export const BACKEND_CONNECT_TIMEOUT_MS = 5000;
+
+/** Greeting to logged in (including STARTTLS and the login itself): Dovecot answers in
+ *  milliseconds, but a failed login may be delayed by its auth penalty (up to 15 s by default);
+ *  20 s keeps the client's own time-outs (usually 30-60 s) from firing first. */
+export const BACKEND_LOGIN_TIMEOUT_MS = 20_000;
+
+export interface ConnectorOptions {
+  /** Domain settings (BackendHost, ...) by domain name. */
+  directory: Pick<Directory, 'domainSettings' | 'serverSettings'>;
+  /** Our own listeners, for the loop guard; default: every listener of the server settings. */
+  listeners?: () => Promise<ListenAddress[]>;
+  /** Our name in the EHLO we send before XCLIENT; default: the main domain name. */
+  hostname?: () => Promise<string>;
+  /** The token our greetings carry (loop guard); default: this process's token. */
+  token?: string;
+  connectTimeoutMs?: number;
+  loginTimeoutMs?: number;
+  /** Extra trusted CA certificates for backends (tests). */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+const log = logger('BACKEND');
+
+export class DefaultBackendConnector implements BackendConnector {
+  readonly #o: ConnectorOptions;
+
+  constructor(options: ConnectorOptions) {
+    this.#o = options;
+  }
+
+  async #listeners(): Promise<ListenAddress[]> {
+    if (this.#o.listeners) return this.#o.listeners();
+    const s = (await this.#o.directory.serverSettings()).values;
+    return Object.values(s.Listeners).flat().map((l) => ({ address: l.Address, port: l.Port }));
+  }
+
+  async connect(req: BackendRequest): Promise<BackendResult> {
+    const domain = req.login.authzDomain ?? req.login.domain;
+    const l = log.child({ session: req.client.id, service: req.service, remote: req.client.remoteAddress, account: backendUser(req.login) });
+    let settings: DomainSettings;
+    try {
+      settings = (await this.#o.directory.domainSettings(domain)).values;
+    } catch (e) {
+      l.failure('backend.settings-error', { domain, error: e });
+      return { status: 'unavailable', reason: 'domain settings unavailable' };
+    }
+    if (settings.BackendHost === '') {
+      l.problem('backend.none', { domain });
+      return { status: 'no-backend' };
+    }
+    const port = req.service === 'IMAP' ? settings.BackendIMAPPort : req.service === 'POP' ? settings.BackendPOPPort : settings.BackendSMTPPort;
+    if (port === 0) {
+      l.problem('backend.none', { domain, reason: `no ${req.service} port` });
+      return { status: 'no-backend' };
+    }
+    const result = await this.#attempt(req, settings, port, l);
+    if (result.status === 'ok') l.info('backend.ready', { host: settings.BackendHost, port });
+    else if (result.status === 'refused') l.problem('backend.refused', { host: settings.BackendHost, port, reason: result.reason });
+    else if (result.status === 'unavailable') l.problem('backend.unavailable', { host: settings.BackendHost, port, reason: result.reason });
+    return result;
+  }
+
+  async #attempt(req: BackendRequest, s: DomainSettings, port: number, l: Logger): Promise<BackendResult> {
+    // The plan first: a configuration that cannot log in needs no connection.
+    let plan: LoginPlan | undefined;
+    if (!(req.service === 'SMTP' && s.BackendSMTPMode === 'xclient')) {
+      const p = planLogin(req, s);
+      if (!p.ok) return { status: 'refused', reason: p.reason };
+      plan = p.plan;
+    }
+
+    const resolved = await resolveBackend(s.BackendHost);
+    if (!resolved.ok) return { status: 'unavailable', reason: resolved.reason };
+    let listeners: ListenAddress[];
+    try {
+      listeners = await this.#listeners();
+    } catch (e) {
+      l.failure('backend.settings-error', { error: e });
+      return { status: 'unavailable', reason: 'server settings unavailable' };
+    }
+    const address = resolved.addresses[0] ?? '';
+    // Every address the name resolves to is checked, not just the one we use: round-robin DNS
+    // could otherwise send the next login to ourselves.
+    if (resolved.addresses.some((a) => pointsAtListener(a, port, listeners))) {
+      return { status: 'unavailable', reason: `relay loop: ${s.BackendHost}:${port} is one of our own listeners` };
+    }
+
+    const tls: TlsOptions = { verify: s.BackendVerifyCertificate, servername: s.BackendHost, ca: this.#o.ca };
+    const connectTimeout = this.#o.connectTimeoutMs ?? BACKEND_CONNECT_TIMEOUT_MS;
+    const c = await openConnection({ address, port, timeoutMs: connectTimeout, tls: s.BackendTLS === 'implicit' ? tls : undefined });
+    if (!c.ok) return { status: 'unavailable', reason: c.reason };
+    l.low('backend.connected', { address, port, tls: s.BackendTLS });
+
+    const ch = new LineChannel(c.socket);
+    const common = {
+      client: req.client,
+      startTls: s.BackendTLS === 'starttls' ? tls : undefined,
+      deadline: Date.now() + (this.#o.loginTimeoutMs ?? BACKEND_LOGIN_TIMEOUT_MS),
+      handshakeTimeoutMs: connectTimeout,
+      token: this.#o.token ?? bannerToken(),
+    };
+    let outcome: StepOutcome;
+    try {
+      if (req.service === 'IMAP' && plan) outcome = await imapLogin(ch, { ...common, plan });
+      else if (req.service === 'POP' && plan) outcome = await pop3Login(ch, { ...common, plan });
+      else {
+        const ourName = this.#o.hostname ? await this.#o.hostname() : (await this.#o.directory.serverSettings()).values.MainDomainName;
+        outcome = await smtpPrepare(ch, { ...common, user: backendUser(req.login), plan, mode: s.BackendSMTPMode, helo: req.helo, ourName });
+      }
+    } catch (e) {
+      // Only a bug or a broken socket gets here: never leave the client waiting for it.
+      l.failure('backend.error', { error: e });
+      outcome = { status: 'unavailable', reason: 'internal error' };
+    }
+    if (outcome.status !== 'ok') {
+      ch.destroy();
+      return outcome;
+    }
+    const { socket, pending } = ch.detach();
+    const r: BackendResult = { status: 'ok', socket };
+    if (outcome.capabilities) r.capabilities = outcome.capabilities;
+    if (pending.length > 0) r.pending = pending;
+    return r;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The socket side of a backend login: connect (clear or implicit TLS), upgrade with STARTTLS,
+ * and read CRLF lines (and IMAP literals) against a deadline. Every read has a deadline so a
+ * backend that accepts the connection and then says nothing gives a quick temporary error,
+ * never a hung client (B1). Once the login is done, `detach` hands back the socket with nothing
+ * of ours attached and whatever bytes were read past the last line, which must reach the client.
+ */
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+
+/** Longest line accepted from a backend during login. IMAP capability lists of Dovecot are
+ *  about 600 bytes, SMTP replies are at most 512 per line (RFC 5321 §4.5.3.1.5); 64 KiB bounds
+ *  what a broken or hostile backend can make us buffer. */
+export const BACKEND_MAX_LINE = 65536;
+
+/** Largest IMAP literal we accept during the login phase (greeting, ID, CAPABILITY): real ones
+ *  are a few hundred bytes; anything larger is not a login exchange. */
+export const BACKEND_MAX_LITERAL = 65536;
+
+export type WireFailure = { ok: false; reason: string };
+export type LineResult = { ok: true; line: string } | WireFailure;
+export type BytesResult = { ok: true; data: Buffer } | WireFailure;
+
+export interface TlsOptions {
+  /** Verify the certificate chain and the host name (setting BackendVerifyCertificate). */
+  verify: boolean;
+  /** The configured host name: SNI and the name the certificate must carry. */
+  servername: string;
+  /** Extra CA certificates (tests); the system store otherwise. */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+export interface ConnectOptions {
+  /** The address to connect to (already resolved and checked by the loop guard). */
+  address: string;
+  port: number;
+  /** Implicit TLS from the first byte. */
+  tls?: TlsOptions;
+  /** Connection and TLS handshake together. */
+  timeoutMs: number;
+}
+
+/** Connects; resolves with the socket or a failure reason. Never throws, never hangs. */
+export function openConnection(opts: ConnectOptions): Promise<{ ok: true; socket: Socket | TLSSocket } | WireFailure> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const socket: Socket | TLSSocket = opts.tls
+      ? tlsConnect({
+          host: opts.address,
+          port: opts.port,
+          servername: isIP(opts.tls.servername) ? undefined : opts.tls.servername,
+          rejectUnauthorized: opts.tls.verify,
+          ca: opts.tls.ca,
+          checkServerIdentity: opts.tls.verify ? undefined : () => undefined,
+        })
+      : netConnect({ host: opts.address, port: opts.port });
+    const done = (r: { ok: true; socket: Socket | TLSSocket } | WireFailure): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      socket.removeListener(opts.tls ? 'secureConnect' : 'connect', onConnect);
+      if (!r.ok) socket.destroy();
+      resolve(r);
+    };
+    const onError = (e: Error): void => done({ ok: false, reason: `connect: ${describeError(e)}` });
+    const onConnect = (): void => {
+      // A TLS socket can report secureConnect with a verification failure when
+      // rejectUnauthorized is off; with it on, a bad chain is an 'error' event instead.
+      done({ ok: true, socket });
+    };
+    const timer = setTimeout(() => done({ ok: false, reason: 'connect: time-out' }), opts.timeoutMs);
+    socket.once('error', onError);
+    socket.once(opts.tls ? 'secureConnect' : 'connect', onConnect);
+  });
+}
+
+/** STARTTLS/STLS: wraps the clear socket (which must have no unread bytes: a backend that sends
+ *  data after its "go ahead" reply is injecting plaintext into the TLS session). */
+export function upgradeToTls(socket: Socket, tls: TlsOptions, timeoutMs: number): Promise<{ ok: true; socket: TLSSocket } | WireFailure> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const secure = tlsConnect({
+      socket,
+      servername: isIP(tls.servername) ? undefined : tls.servername,
+      rejectUnauthorized: tls.verify,
+      ca: tls.ca,
+      checkServerIdentity: tls.verify ? undefined : () => undefined,
+    });
+    const done = (r: { ok: true; socket: TLSSocket } | WireFailure): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      secure.removeListener('error', onError);
+      if (!r.ok) secure.destroy();
+      resolve(r);
+    };
+    const onError = (e: Error): void => done({ ok: false, reason: `tls: ${describeError(e)}` });
+    const timer = setTimeout(() => done({ ok: false, reason: 'tls: handshake time-out' }), timeoutMs);
+    secure.once('error', onError);
+    secure.once('secureConnect', () => done({ ok: true, socket: secure }));
+  });
+}
+
+function ignoreError(): void { /* see LineChannel.detach */ }
+
+export function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code} ${e.message}` : e.message;
+  }
+  return String(e);
+}
+
+/**
+ * Reads lines and counted bytes from a socket. One reader per socket at a time; each read
+ * waits at most until `deadline` (epoch ms). Lines are latin1 strings: the login exchanges are
+ * ASCII, and latin1 keeps every byte as one character so nothing is lost or reinterpreted.
+ */
+export class LineChannel {
+  #socket: Socket | TLSSocket;
+  #buffer: Buffer = Buffer.alloc(0);
+  #closed: string | null = null;
+  #waiter: (() => void) | null = null;
+  readonly #onData = (d: Buffer): void => {
+    this.#buffer = this.#buffer.length === 0 ? d : Buffer.concat([this.#buffer, d]);
+    this.#wake();
+  };
+  readonly #onEnd = (): void => { this.#closed ??= 'connection closed by the backend'; this.#wake(); };
+  readonly #onError = (e: Error): void => { this.#closed ??= `connection error: ${describeError(e)}`; this.#wake(); };
+
+  constructor(socket: Socket | TLSSocket, pending?: Buffer) {
+    this.#socket = socket;
+    if (pending && pending.length > 0) this.#buffer = Buffer.from(pending);
+    this.#attach();
+  }
+
+  get socket(): Socket | TLSSocket { return this.#socket; }
+
+  /** Bytes received but not consumed yet. */
+  get buffered(): number { return this.#buffer.length; }
+
+  #attach(): void {
+    this.#socket.on('data', this.#onData);
+    this.#socket.on('end', this.#onEnd);
+    this.#socket.on('close', this.#onEnd);
+    this.#socket.on('error', this.#onError);
+  }
+
+  #detachListeners(): void {
+    this.#socket.removeListener('data', this.#onData);
+    this.#socket.removeListener('end', this.#onEnd);
+    this.#socket.removeListener('close', this.#onEnd);
+    this.#socket.removeListener('error', this.#onError);
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+
+  async #waitForData(deadline: number): Promise<WireFailure | null> {
+    if (this.#closed !== null) return { ok: false, reason: this.#closed };
+    const left = deadline - Date.now();
+    if (left <= 0) return { ok: false, reason: 'time-out' };
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.#waiter = null; resolve({ ok: false, reason: 'time-out' }); }, left);
+      this.#waiter = () => { clearTimeout(timer); resolve(null); };
+    });
+  }
+
+  /** One line without its line end (CRLF, or a bare LF from a sloppy server). */
+  async readLine(deadline: number, maxLength = BACKEND_MAX_LINE): Promise<LineResult> {
+    for (;;) {
+      const nl = this.#buffer.indexOf(0x0a);
+      if (nl >= 0) {
+        if (nl > maxLength) return { ok: false, reason: 'line too long' };
+        const end = nl > 0 && this.#buffer[nl - 1] === 0x0d ? nl - 1 : nl;
+        const line = this.#buffer.subarray(0, end).toString('latin1');
+        this.#buffer = this.#buffer.subarray(nl + 1);
+        return { ok: true, line };
+      }
+      if (this.#buffer.length > maxLength) return { ok: false, reason: 'line too long' };
+      const f = await this.#waitForData(deadline);
+      if (f) return f;
+    }
+  }
+
+  /** Exactly `size` bytes (an IMAP literal). */
+  async readBytes(size: number, deadline: number): Promise<BytesResult> {
+    for (;;) {
+      if (this.#buffer.length >= size) {
+        const data = Buffer.from(this.#buffer.subarray(0, size));
+        this.#buffer = this.#buffer.subarray(size);
+        return { ok: true, data };
+      }
+      const f = await this.#waitForData(deadline);
+      if (f) return f;
+    }
+  }
+
+  /** Writes; resolves once the data is handed to the kernel (back-pressure for large DATA). */
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#socket.destroyed) { resolve(); return; }
+      const flushed = this.#socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+      if (flushed) resolve();
+      else {
+        const done = (): void => { this.#socket.removeListener('drain', done); this.#socket.removeListener('close', done); resolve(); };
+        this.#socket.once('drain', done);
+        this.#socket.once('close', done);
+      }
+    });
+  }
+
+  /** Swaps in the TLS socket after STARTTLS. Refused when unread bytes remain (see upgradeToTls). */
+  async startTls(tls: TlsOptions, timeoutMs: number): Promise<{ ok: true } | WireFailure> {
+    if (this.#buffer.length > 0) return { ok: false, reason: 'tls: backend sent data after its STARTTLS reply' };
+    this.#detachListeners();
+    const r = await upgradeToTls(this.#socket as Socket, tls, timeoutMs);
+    if (!r.ok) return r;
+    this.#socket = r.socket;
+    this.#closed = null;
+    this.#attach();
+    return { ok: true };
+  }
+
+  /** Stops reading: the socket is paused, carries none of our listeners, and the bytes read past
+   *  the last consumed line are returned (they belong to whoever reads next). */
+  detach(): { socket: Socket | TLSSocket; pending: Buffer } {
+    this.#detachListeners();
+    // Until the next owner attaches its own handlers, an error event must not become an
+    // uncaught exception; the owner still sees 'close'.
+    this.#socket.on('error', ignoreError);
+    this.#socket.pause();
+    const pending = this.#buffer;
+    this.#buffer = Buffer.alloc(0);
+    return { socket: this.#socket, pending };
+  }
+
+  destroy(): void {
+    this.#detachListeners();
+    this.#socket.destroy();
+  }
+}
