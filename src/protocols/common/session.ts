@@ -34,6 +34,11 @@ export interface ConnectionInfo {
   /** STARTTLS/STLS can be offered on this connection (a clear listener whose address's domain
    *  has TLS; false on implicit-TLS listeners once secure, and for mode No). */
   startTlsAvailable: boolean;
+  /** Set by the listener when the client sent bytes before the greeting (the effects of
+   *  `start()`) was written: an SMTP early talker (RFC 5321 §4.3.1 - spam bots). The listener
+   *  reads while `start()` runs, so a session that waits a moment before resolving its greeting
+   *  can look at this flag on its first line. */
+  earlyInput?: boolean;
 }
 
 export interface TlsInfo {
