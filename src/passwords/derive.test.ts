@@ -19,7 +19,7 @@ function scramString(v: DerivedCredential): string {
   return `{SCRAM-${v.algorithm}}${v.iterations},${v.salt.toString('base64')},${v.storedKey.toString('base64')},${v.serverKey.toString('base64')}`;
 }
 
-test('A9: MD4 matches the RFC 1320 test suite', () => {
+test('A3 A9: MD4 (stored NT hashes and the NTLM mechanism) matches the RFC 1320 appendix A.5 test suite', () => {
   const suite: [string, string][] = [
     ['', '31d6cfe0d16ae931b73c59d7e0c089c0'],
     ['a', 'bde52cb31de33e46245e05fbdbd6fb24'],

@@ -22,6 +22,9 @@ export { ARGON2ID_PARAMS, ARGON2ID_SALT_BYTES } from './schemes/argon2id.js';
 export { SCRAM_DEFAULT_ITERATIONS, SCRAM_MIN_ITERATIONS, SCRAM_SALT_BYTES } from './schemes/clear.js';
 export { closeCryptPool, CRYPT_POOL_SIZE, CRYPT_QUEUE_MAX, CRYPT_JOB_TIMEOUT_MS } from './pool.js';
 export * from './limits.js';
+// The password algorithms the SASL mechanisms compute with (imports point down: sasl uses these,
+// so a stored form and the mechanism that checks it can never disagree on the mathematics).
+export { md4, ntHashOfText } from './algorithms/nt.js';
 
 const log = logger('AUTH');
 

@@ -2,7 +2,8 @@
  * The NT hash that NTLM needs: MD4 over the password's UTF-16LE encoding (MS-NLMP section 3.3.1,
  * NTOWFv1). OpenSSL 3 ships MD4 only in its legacy provider, so node's createHash('md4') fails;
  * js-md4's own JavaScript code does it (its default export would call createHash, so only the
- * pure-JavaScript `arrayBuffer` output is used).
+ * pure-JavaScript `arrayBuffer` output is used). The one MD4 of the project: the stored `{NTLM}`
+ * and `$3$` forms and the NTLM mechanism (src/sasl/mechs/ntlm) both use it.
  */
 import { createRequire } from 'node:module';
 import { utf8OrNull } from '../encoding.js';
@@ -14,10 +15,16 @@ export function md4(message: Uint8Array): Buffer {
   return Buffer.from(jsMd4.arrayBuffer(message));
 }
 
-/** The NT hash of a password given as UTF-8 bytes, or null when they are not valid UTF-8. */
+/** NTOWFv1 of a password already held as text: what Windows computes from what the user typed. */
+export function ntHashOfText(password: string): Buffer {
+  return md4(Buffer.from(password, 'utf16le'));
+}
+
+/** The NT hash of a password given as UTF-8 bytes, or null when they are not valid UTF-8 (a
+ *  lossy decoding would give two different byte strings the same hash). */
 export function ntHash(password: Uint8Array): Buffer | null {
   const text = utf8OrNull(password);
-  return text === null ? null : md4(Buffer.from(text, 'utf16le'));
+  return text === null ? null : ntHashOfText(text);
 }
 
 /**

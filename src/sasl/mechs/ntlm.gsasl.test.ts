@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { SaslSession } from '../driver.js';
 import type { SaslContext } from '../mechanism.js';
 import { FakeCredentialPort } from '../testing/fake-port.js';
-import { ntHash } from './ntlm/crypto.js';
+import { ntHashOfText as ntHash } from '../../passwords/index.js';
 import { requireGsasl, runGsaslClient, type GsaslOptions } from '../test/gsasl-harness.js';
 
 const PASSWORD = 'Secr3t-pass';

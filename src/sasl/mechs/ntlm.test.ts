@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import type { SaslContext, SaslStep } from '../mechanism.js';
 import { FakeCredentialPort, type FakeUser } from '../testing/fake-port.js';
 import { challengeFlags, createNtlmMechanism, msn, netbiosName, ntlm, ntlmLogin } from './ntlm.js';
-import { lmV2Response, ntHash, ntProofStr, ntlmV1EssResponse, ntlmV1Response, ntlmV2Temp, ntowfV2 } from './ntlm/crypto.js';
+import { ntHashOfText as ntHash } from '../../passwords/index.js';
+import { lmV2Response, ntProofStr, ntlmV1EssResponse, ntlmV1Response, ntlmV2Temp, ntowfV2 } from './ntlm/crypto.js';
 import { NTLM_FLAGS as F, NTLM_SIGNATURE, buildAuthenticate, type AuthenticateParams } from './ntlm/messages.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

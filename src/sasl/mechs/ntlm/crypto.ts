@@ -4,27 +4,14 @@
  * NTOWFv2). The server never needs the password: everything starts from the 16-byte NT hash,
  * which the engine hands over as the credential kind 'nt-hash'.
  *
- * Node 20's OpenSSL 3 keeps MD4 and single DES in its legacy provider, which is not loaded.
- * MD4 comes from js-md4's pure-JavaScript code (checked against RFC 1320 in crypto.test.ts);
- * DES is three-key 3DES with K1 = K2 = K3, which is single DES by construction (EDE with equal
- * keys: E_K(D_K(E_K(x))) = E_K(x)) and lives in OpenSSL's default provider.
+ * NTOWFv1 (MD4 of the UTF-16LE password) is the password module's (src/passwords/algorithms/nt.ts,
+ * `ntHashOfText`), the one MD4 of the project, which also checks stored `{NTLM}` and `$3$` forms.
+ *
+ * Node 20's OpenSSL 3 keeps single DES in its legacy provider, which is not loaded. DES here is
+ * three-key 3DES with K1 = K2 = K3, which is single DES by construction (EDE with equal keys:
+ * E_K(D_K(E_K(x))) = E_K(x)) and lives in OpenSSL's default provider.
  */
 import { createCipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
-
-interface JsMd4 { arrayBuffer(message: Uint8Array): ArrayBuffer }
-// Only `arrayBuffer` is used: js-md4's default export calls createHash('md4'), which fails here.
-const jsMd4 = createRequire(import.meta.url)('js-md4') as JsMd4;
-
-export function md4(message: Uint8Array): Buffer {
-  return Buffer.from(jsMd4.arrayBuffer(message));
-}
-
-/** NTOWFv1 (MS-NLMP section 3.3.1): MD4 of the UTF-16LE password. For tests and tools; the
- *  server receives the hash from the engine. */
-export function ntHash(password: string): Buffer {
-  return md4(Buffer.from(password, 'utf16le'));
-}
 
 /** 7 key bytes to the 8-byte DES key layout (56 bits, 7 per byte, parity bit left clear: DES
  *  ignores it). */
