@@ -1,0 +1,48 @@
+/**
+ * What this connection offers before login, as a pure function of the server settings and the
+ * link: the SASL mechanisms (A6, A8 through src/sasl/advertise.ts), whether clear-text passwords
+ * are allowed (LOGINDISABLED), STARTTLS, and the CAPABILITY list built from them. The greeting,
+ * CAPABILITY, AUTHENTICATE and LOGIN all read this one answer, so what is advertised and what is
+ * accepted cannot drift apart.
+ */
+import { advertisedMechanisms, mayAdvertiseClearText, type AdvertiseInput } from '../../sasl/advertise.js';
+import type { ServerSettings } from '../../settings/schema.js';
+import type { ConnectionInfo } from '../common/session.js';
+
+export interface ImapPolicy {
+  settings: ServerSettings;
+  /** SASL mechanisms offered (AUTH=...), also the only ones AUTHENTICATE accepts. */
+  mechanisms: string[];
+  /** A8: LOGIN and the clear-text mechanisms may be used now. */
+  clearText: boolean;
+  /** STARTTLS can be used now. */
+  startTls: boolean;
+  capabilities: string[];
+}
+
+export function advertiseInput(info: ConnectionInfo, settings: ServerSettings): AdvertiseInput {
+  const bindings = info.tls?.channelBindings ?? {};
+  return {
+    advertiseSecure: settings.AdvertiseSecureSASL,
+    advertiseMSN: settings.AdvertiseMSN,
+    advertiseNTLM: settings.AdvertiseNTLM,
+    clearTextAllowed: info.clearTextLogin,
+    linkSecure: info.secure,
+    channelBindingAvailable: info.secure && Object.values(bindings).some((b) => b !== undefined && b.length > 0),
+  };
+}
+
+export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): ImapPolicy {
+  const input = advertiseInput(info, settings);
+  const mechanisms = advertisedMechanisms(input);
+  const clearText = mayAdvertiseClearText(input);
+  const startTls = info.startTlsAvailable && !info.secure;
+  // IMAP4rev1 only: the pre-login part of IMAP4rev2 is the same, but advertising rev2 here would
+  // promise rev2 behaviour that only the backend, after login, can keep.
+  const capabilities = ['IMAP4rev1', 'SASL-IR', 'LITERAL-', 'ID'];
+  if (startTls) capabilities.push('STARTTLS');
+  // RFC 9051 §6.2.3 / RFC 3501 §7.2.1: LOGINDISABLED whenever LOGIN would be refused (A8).
+  if (!clearText) capabilities.push('LOGINDISABLED');
+  for (const m of mechanisms) capabilities.push(`AUTH=${m}`);
+  return { settings, mechanisms, clearText, startTls, capabilities };
+}
