@@ -24,6 +24,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr, out: `${stdout}\n${stderr}` });
     });
+    // A tool that exits without reading stdin closes the pipe: EPIPE is expected, not a failure.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }
