@@ -6,7 +6,7 @@
  * of ours attached and whatever bytes were read past the last line, which must reach the client.
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /** Longest line accepted from a backend during login. IMAP capability lists of Dovecot are
  *  about 600 bytes, SMTP replies are at most 512 per line (RFC 5321 §4.5.3.1.5); 64 KiB bounds
@@ -40,19 +40,24 @@ export interface ConnectOptions {
   timeoutMs: number;
 }
 
+/** Node's TLS client options for a backend: SNI only for host names (RFC 6066 §3 forbids
+ *  literal addresses); with verification, the chain and the configured host name are checked;
+ *  options left out rather than set to undefined (node fills its defaults only for absent keys). */
+function tlsClientOptions(tls: TlsOptions): ConnectionOptions {
+  const o: ConnectionOptions = { rejectUnauthorized: tls.verify };
+  if (!isIP(tls.servername)) o.servername = tls.servername;
+  if (tls.ca !== undefined) o.ca = tls.ca;
+  if (tls.verify) o.checkServerIdentity = (_host, cert) => checkServerIdentity(tls.servername, cert);
+  else o.checkServerIdentity = () => undefined;
+  return o;
+}
+
 /** Connects; resolves with the socket or a failure reason. Never throws, never hangs. */
 export function openConnection(opts: ConnectOptions): Promise<{ ok: true; socket: Socket | TLSSocket } | WireFailure> {
   return new Promise((resolve) => {
     let settled = false;
     const socket: Socket | TLSSocket = opts.tls
-      ? tlsConnect({
-          host: opts.address,
-          port: opts.port,
-          servername: isIP(opts.tls.servername) ? undefined : opts.tls.servername,
-          rejectUnauthorized: opts.tls.verify,
-          ca: opts.tls.ca,
-          checkServerIdentity: opts.tls.verify ? undefined : () => undefined,
-        })
+      ? tlsConnect({ host: opts.address, port: opts.port, ...tlsClientOptions(opts.tls) })
       : netConnect({ host: opts.address, port: opts.port });
     const done = (r: { ok: true; socket: Socket | TLSSocket } | WireFailure): void => {
       if (settled) return;
@@ -80,13 +85,7 @@ export function openConnection(opts: ConnectOptions): Promise<{ ok: true; socket
 export function upgradeToTls(socket: Socket, tls: TlsOptions, timeoutMs: number): Promise<{ ok: true; socket: TLSSocket } | WireFailure> {
   return new Promise((resolve) => {
     let settled = false;
-    const secure = tlsConnect({
-      socket,
-      servername: isIP(tls.servername) ? undefined : tls.servername,
-      rejectUnauthorized: tls.verify,
-      ca: tls.ca,
-      checkServerIdentity: tls.verify ? undefined : () => undefined,
-    });
+    const secure = tlsConnect({ socket, ...tlsClientOptions(tls) });
     const done = (r: { ok: true; socket: TLSSocket } | WireFailure): void => {
       if (settled) return;
       settled = true;
