@@ -25,6 +25,7 @@ export * from './limits.js';
 // The password algorithms the SASL mechanisms compute with (imports point down: sasl uses these,
 // so a stored form and the mechanism that checks it can never disagree on the mathematics).
 export { md4, ntHashOfText } from './algorithms/nt.js';
+export { saslPrep } from './algorithms/saslprep.js';
 
 const log = logger('AUTH');
 
@@ -136,7 +137,7 @@ export type NewPassword =
       /** The one string for the account's `Password` setting. */
       password: string;
       /** One-way only: the SCRAM key strings, to be stored in a second setting. Absent when the
-       *  password has characters SASLprep prohibits (then SCRAM cannot be used with it). */
+       *  password fails SASLprep (then SCRAM cannot be used with it). */
       scram?: Partial<Record<ScramAlgorithm, string>>;
     }
   /** `empty`: use "no password" instead (SPEC P4); `not-utf8`: the setting is text. */

@@ -23,7 +23,7 @@ export type DerivedCredential =
  * - `no-password`: the stored password is absent or empty (SPEC P4);
  * - `invalid`: the stored string is garbled or of an unknown scheme (already logged);
  * - `not-derivable`: stored clear, but the password cannot be used by that mechanism (not UTF-8
- *   for NTLM/SCRAM, or characters SASLprep prohibits).
+ *   for NTLM/SCRAM, or SASLprep refuses it: prohibited, unassigned, bidi, or nothing left).
  */
 export type DeriveUnavailable = 'one-way' | 'no-password' | 'invalid' | 'not-derivable';
 

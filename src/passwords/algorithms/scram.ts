@@ -19,11 +19,11 @@ export function scramHashLength(alg: ScramAlgorithm): number {
   return alg === 'SHA-1' ? 20 : 32;
 }
 
-/** Normalize(password) as bytes, or null when the password is not UTF-8 or SASLprep prohibits it. */
+/** Normalize(password) as bytes, or null when the password is not UTF-8 or SASLprep refuses it. */
 export function scramNormalize(password: Uint8Array): Buffer | null {
   const text = utf8OrNull(password);
   if (text === null) return null;
-  const prepped = saslPrep(text);
+  const prepped = saslPrep(text, 'stored');
   return prepped === null ? null : Buffer.from(prepped, 'utf8');
 }
 

@@ -7,7 +7,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChannelBindingType, ScramAlgorithm } from '../mechanism.js';
 import { HASH_LENGTH, clientProof, hi, keysFromSaltedPassword, serverSignature } from '../mechs/scram/crypto.js';
-import { decodeUtf8, encodeSaslname, parseServerFinal, parseServerFirst, saslprep } from '../mechs/scram/messages.js';
+import { saslPrep } from '../../passwords/index.js';
+import { decodeUtf8, encodeSaslname, parseServerFinal, parseServerFirst } from '../mechs/scram/messages.js';
 import { SaslClientError, type SaslClientCredentials, type SaslClientMechanism, type SaslClientStart } from './index.js';
 
 /** Lowest iteration count we accept from a server. RFC 7677 section 4 asks for at least 4096; a
@@ -52,9 +53,9 @@ export class ScramClient implements SaslClientMechanism {
     if (opts.plus === true && opts.channelBinding === undefined) throw new SaslClientError('-PLUS needs channel-binding data');
     this.name = `SCRAM-${alg}${opts.plus === true ? '-PLUS' : ''}`;
     // RFC 5802 section 5.1: the user name is prepared as a query, the password as a stored string.
-    const user = saslprep(creds.authcid, 'query');
+    const user = saslPrep(creds.authcid, 'query');
     if (user === null) throw new SaslClientError('user name fails SASLprep');
-    const password = saslprep(creds.password, 'stored');
+    const password = saslPrep(creds.password, 'stored');
     if (password === null) throw new SaslClientError('password fails SASLprep');
     this.username = user;
     this.password = Buffer.from(password, 'utf8');

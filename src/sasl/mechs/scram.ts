@@ -21,9 +21,10 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChannelBindingType, SaslContext, SaslExchange, SaslMechanism, SaslStep, ScramAlgorithm } from '../mechanism.js';
+import { saslPrep } from '../../passwords/index.js';
 import { serverSignature, verifyClientProof } from './scram/crypto.js';
 import {
-  SCRAM_MAX_MESSAGE, decodeUtf8, parseClientFinal, parseClientFirst, saslprep,
+  SCRAM_MAX_MESSAGE, decodeUtf8, parseClientFinal, parseClientFirst,
   type ClientFirst, type ScramErrorValue,
 } from './scram/messages.js';
 
@@ -103,7 +104,7 @@ class ScramServerExchange implements SaslExchange {
       return malformed('server-does-support-channel-binding', 'y flag while a -PLUS mechanism was advertised');
     }
 
-    const login = saslprep(first.username, 'query');
+    const login = saslPrep(first.username, 'query');
     if (login === null) return malformed('invalid-username-encoding', 'user name fails SASLprep');
 
     const params = await this.ctx.port.scramParameters(login, this.mech.alg);

@@ -34,7 +34,7 @@ export function keysFromSaltedPassword(alg: ScramAlgorithm, saltedPassword: Buff
   return { saltedPassword, clientKey, storedKey: hash(alg, clientKey), serverKey: hmac(alg, saltedPassword, 'Server Key') };
 }
 
-/** `password` must already be SASLprep'ed (messages.ts `saslprep(..., 'stored')`). */
+/** `password` must already be SASLprep'ed (src/passwords `saslPrep(..., 'stored')`). */
 export async function deriveScramKeys(alg: ScramAlgorithm, password: string, salt: Buffer, iterations: number): Promise<ScramKeys> {
   return keysFromSaltedPassword(alg, await hi(alg, Buffer.from(password, 'utf8'), salt, iterations));
 }

@@ -3,8 +3,6 @@
  * parser returns a value: `{ ok: false, error }` names the RFC 5802 `server-error-value` that fits
  * the fault, so a hostile message can only ever produce a clean failure. Nothing here throws.
  */
-import saslprepLib from '@mongodb-js/saslprep';
-
 /** The RFC 5802 section 7 `server-error-value` names (`e=` in a server-final-message). */
 export type ScramErrorValue =
   | 'invalid-encoding'
@@ -95,23 +93,6 @@ const EXT_RE = /^[A-Za-z]=[^\0,]+$/;
 
 /** cb-name = 1*(ALPHA / DIGIT / "." / "-") (RFC 5056 section 7). */
 const CB_NAME_RE = /^[A-Za-z0-9.-]+$/;
-
-/**
- * SASLprep (RFC 4013) through @mongodb-js/saslprep: RFC 3454 tables B.1 (mapped to nothing), C.1.2
- * (non-ASCII spaces to U+0020), NFKC, the prohibited tables C.1.2-C.9, the bidi rule (section 6)
- * and, for stored strings, the unassigned code points of table A.1. NFKC is the running engine's
- * Unicode version, not 3.2; the two differ only for characters assigned since, which a stored
- * string refuses as unassigned anyway. Returns null where RFC 4013 says the preparation fails.
- * `query` allows unassigned code points (RFC 5802 section 5.1 prepares user names as queries).
- */
-export function saslprep(s: string, mode: 'query' | 'stored'): string | null {
-  try {
-    const out = saslprepLib(s, { allowUnassigned: mode === 'query' });
-    return out.length === 0 ? null : out;
-  } catch {
-    return null;
-  }
-}
 
 export type Gs2Flag =
   | { kind: 'n' }
