@@ -38,6 +38,14 @@ export interface PasswordPort {
   verifyPassword(domain: string, account: string, password: string): Promise<boolean>;
 }
 
+/** Lock-out state and unlock (H2), provided by the authentication engine, which owns the counters.
+ *  Absent offline: the counters live in the running server's memory (or Redis), not in the data
+ *  directory. */
+export interface LockoutPort {
+  lockoutState(domain: string, account: string): Promise<{ failures: number; lockedUntil: number | null }>;
+  unlock(domain: string, account: string): Promise<void>;
+}
+
 /** Domain settings a delegated domain administrator may not change: they steer which connections
  *  reach which domain, so changing them would reach into other domains. */
 const DOMAIN_ADMIN_LOCKED = new Set(['DomainAliases', 'LocalIPAddresses', 'ConsultExternalAuth']);
@@ -51,8 +59,18 @@ function redactSecrets(data: CgDict, table: Record<string, { secret?: boolean }>
   return out;
 }
 
+/** Effective values as interfaces may show them: secrets (passwords, keys) become "(set)". */
+function redactResolved<T extends object>(r: Resolved<T>, table: Record<string, { secret?: boolean }>): Resolved<T> {
+  const values = { ...r.values } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(values)) {
+    const empty = v === '' || (Array.isArray(v) && v.length === 0);
+    if (table[k]?.secret && !empty) values[k] = '(set)';
+  }
+  return { values: values as T, sources: r.sources };
+}
+
 export class AdminService {
-  constructor(readonly directory: Directory, private readonly passwords: PasswordPort) {}
+  constructor(readonly directory: Directory, private readonly passwords: PasswordPort, private readonly lockout?: LockoutPort) {}
 
   // ---- rights helpers --------------------------------------------------------------------------
 
@@ -107,7 +125,7 @@ export class AdminService {
 
   async getServerEffectiveSettings(actor: Actor): Promise<Resolved<ServerSettings>> {
     if (!this.has(actor, 'ServerSettings') && !this.has(actor, 'Monitor')) throw denied('reading server settings');
-    return this.directory.serverSettings();
+    return redactResolved(await this.directory.serverSettings(), SERVER_SETTINGS);
   }
 
   async updateServerSettings(actor: Actor, change: SettingsChange, expectedRevision?: string): Promise<void> {
@@ -160,15 +178,27 @@ export class AdminService {
   }
 
   async getDomainEffectiveSettings(actor: Actor, domain: string): Promise<Resolved<DomainSettings>> {
-    return this.directory.domainSettings(await this.domainReadScope(actor, domain));
+    return redactResolved(await this.directory.domainSettings(await this.domainReadScope(actor, domain)), DOMAIN_SETTINGS);
+  }
+
+  /** The rights check of a domain settings change, for services that change a domain's settings
+   *  in their own way (Domain Security). Returns the canonical domain name. */
+  async authorizeDomainChange(actor: Actor, domain: string, keys: readonly string[]): Promise<string> {
+    const d = await this.domainScope(actor, domain);
+    if (!this.has(actor, 'UserAccounts')) {
+      const locked = keys.filter((k) => DOMAIN_ADMIN_LOCKED.has(k));
+      if (locked.length) throw denied(`changing ${locked.join(', ')}`);
+    }
+    return d;
+  }
+
+  /** The rights check of reading a domain's settings. Returns the canonical domain name. */
+  async authorizeDomainRead(actor: Actor, domain: string): Promise<string> {
+    return this.domainReadScope(actor, domain);
   }
 
   async updateDomainSettings(actor: Actor, domain: string, change: SettingsChange, expectedRevision?: string): Promise<void> {
-    const d = await this.domainScope(actor, domain);
-    if (!this.has(actor, 'UserAccounts')) {
-      const locked = Object.keys(change).filter((k) => DOMAIN_ADMIN_LOCKED.has(k));
-      if (locked.length) throw denied(`changing ${locked.join(', ')}`);
-    }
+    const d = await this.authorizeDomainChange(actor, domain, Object.keys(change));
     await this.directory.update({ kind: 'domain', domain: d }, change, expectedRevision);
   }
 
@@ -233,7 +263,7 @@ export class AdminService {
 
   async getAccountEffectiveSettings(actor: Actor, address: string): Promise<Resolved<AccountSettings>> {
     const t = await this.accountTarget(actor, address, true);
-    return this.directory.effectiveAccountSettings(t.domain, t.account);
+    return redactResolved(await this.directory.effectiveAccountSettings(t.domain, t.account), ACCOUNT_SETTINGS);
   }
 
   async updateAccountSettings(actor: Actor, address: string, change: SettingsChange, expectedRevision?: string): Promise<void> {
@@ -262,6 +292,23 @@ export class AdminService {
   async verifyAccountPassword(actor: Actor, address: string, password: string): Promise<boolean> {
     const t = await this.accountTarget(actor, address);
     return this.passwords.verifyPassword(t.domain, t.account, password);
+  }
+
+  // ---- lock-out (H2) -----------------------------------------------------------------------------
+
+  /** Who may read an account's settings may read its lock-out state (Monitor included). */
+  async getAccountLockout(actor: Actor, address: string): Promise<{ failures: number; lockedUntil: number | null }> {
+    const t = await this.accountTarget(actor, address, true);
+    if (!this.lockout) throw new MailwardError('directory.refused', 'lock-out state is kept by the running server: ask it (mailward --server)');
+    return this.lockout.lockoutState(t.domain, t.account);
+  }
+
+  /** Who may change an account may unlock it. */
+  async unlockAccount(actor: Actor, address: string): Promise<void> {
+    const t = await this.accountTarget(actor, address);
+    if (!this.lockout) throw new MailwardError('directory.refused', 'lock-out state is kept by the running server: ask it (mailward --server)');
+    await this.lockout.unlock(t.domain, t.account);
+    log.major('admin.account.unlocked', { by: actorName(actor), account: `${t.account}@${t.domain}` });
   }
 
   // ---- rights ----------------------------------------------------------------------------------
