@@ -97,6 +97,7 @@ export class ImapSession implements ProtocolSession, ImapContext {
   }
 
   onIdleTimeout(): Effect[] {
+    if (this.#ended()) return [];
     this.state = { kind: 'closed' };
     return [line('* BYE Autologout; idle for too long'), { type: 'close', reason: 'idle time-out' }];
   }
@@ -171,7 +172,7 @@ export class ImapSession implements ProtocolSession, ImapContext {
         return this.#fatal('input during TLS negotiation');
       case 'relayed':
       case 'closed':
-        return [];
+        return []; // #serial already answers these; kept so the switch stays exhaustive
     }
   }
 
@@ -206,6 +207,10 @@ export class ImapSession implements ProtocolSession, ImapContext {
     }
   }
 
+  #ended(): boolean {
+    return this.state.kind === 'closed' || this.state.kind === 'relayed';
+  }
+
   #counted(effects: Effect[], reason: string): Effect[] {
     this.#badCommands += 1;
     this.log.low('bad-command', { reason, count: this.#badCommands });
@@ -223,8 +228,11 @@ export class ImapSession implements ProtocolSession, ImapContext {
     return [line('* BYE Internal error'), { type: 'close', reason }];
   }
 
+  /** Runs one event after the previous one finished. Once the session has closed or handed the
+   *  connection to the relay, events are answered with nothing. */
   #serial(fn: () => Promise<Effect[]>, onError?: () => Effect[]): Promise<Effect[]> {
-    const run = this.#queue.then(fn).catch((e: unknown) => {
+    const guarded = (): Promise<Effect[]> => (this.#ended() ? Promise.resolve([]) : fn());
+    const run = this.#queue.then(guarded).catch((e: unknown) => {
       this.log.failure('session.exception', { error: e, state: this.state.kind });
       if (onError) { this.state = { kind: 'closed' }; return onError(); }
       return this.#fatal('exception');
