@@ -24,6 +24,9 @@ const UPDATE_RETRIES = 5;
 
 export interface AccountRef { domain: string; account: string }
 
+/** What changed: one settings object, or the set of domains. */
+export type DirectoryChange = { kind: 'object'; ref: ObjectRef } | { kind: 'domains' };
+
 export type LoginResolution =
   | { kind: 'account'; domain: string; account: string }
   | { kind: 'unknown-account'; domain: string; account: string }
@@ -56,7 +59,22 @@ export class Directory {
   private readonly cache = new Map<string, Promise<Versioned | null>>();
   private domainIndex: Promise<{ aliases: Map<string, string>; addresses: Map<string, string>; domains: Set<string> }> | null = null;
 
+  private readonly changeListeners = new Set<(change: DirectoryChange) => void>();
+
   constructor(readonly store: SettingsStore) {}
+
+  /** Called after every successful write, so running services (TLS contexts, listeners, the
+   *  helper program) follow the settings without a restart. */
+  onChange(fn: (change: DirectoryChange) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  private changed(change: DirectoryChange): void {
+    for (const fn of this.changeListeners) {
+      try { fn(change); } catch (e) { log.failure('directory.listener.failed', { error: e }); }
+    }
+  }
 
   // ---- raw objects ----------------------------------------------------------------------------
 
@@ -101,6 +119,7 @@ export class Directory {
       try {
         const rev = await this.store.put(ref, next, cur ? cur.revision : null);
         this.invalidate(ref);
+        this.changed({ kind: 'object', ref });
         return rev;
       } catch (e) {
         this.invalidate(ref);
@@ -118,7 +137,9 @@ export class Directory {
     }
     this.invalidate(ref);
     try {
-      return await this.store.put(ref, data, expectedRevision);
+      const rev = await this.store.put(ref, data, expectedRevision);
+      this.changed({ kind: 'object', ref });
+      return rev;
     } finally {
       this.invalidate(ref);
     }
@@ -186,6 +207,7 @@ export class Directory {
     if (Object.keys(settings).length) await this.store.put({ kind: 'domain', domain: n }, settings, null);
     this.invalidate();
     log.major('domain.created', { domain: n });
+    this.changed({ kind: 'domains' });
   }
 
   async renameDomain(from: string, to: string): Promise<void> {
@@ -196,6 +218,7 @@ export class Directory {
     await this.store.renameDomain(f, t);
     this.invalidate();
     log.major('domain.renamed', { from: f, to: t });
+    this.changed({ kind: 'domains' });
   }
 
   async deleteDomain(name: string): Promise<void> {
@@ -204,6 +227,7 @@ export class Directory {
     await this.store.deleteDomain(d);
     this.invalidate();
     log.major('domain.deleted', { domain: d });
+    this.changed({ kind: 'domains' });
   }
 
   async domainSettings(domain: string): Promise<Resolved<DomainSettings>> {
