@@ -26,6 +26,9 @@ export * from './limits.js';
 // so a stored form and the mechanism that checks it can never disagree on the mathematics).
 export { md4, ntHashOfText } from './algorithms/nt.js';
 export { saslPrep } from './algorithms/saslprep.js';
+export {
+  scramClientKeys, scramHashLength, scramHashName, scramKeys, scramNormalize, type ScramClientKeys, type ScramKeys,
+} from './algorithms/scram.js';
 
 const log = logger('AUTH');
 

@@ -6,8 +6,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChannelBindingType, ScramAlgorithm } from '../mechanism.js';
-import { HASH_LENGTH, clientProof, hi, keysFromSaltedPassword, serverSignature } from '../mechs/scram/crypto.js';
-import { saslPrep } from '../../passwords/index.js';
+import { saslPrep, scramClientKeys, scramHashLength, scramNormalize } from '../../passwords/index.js';
+import { clientProof, serverSignature } from '../mechs/scram/crypto.js';
 import { decodeUtf8, encodeSaslname, parseServerFinal, parseServerFirst } from '../mechs/scram/messages.js';
 import { SaslClientError, type SaslClientCredentials, type SaslClientMechanism, type SaslClientStart } from './index.js';
 
@@ -52,13 +52,14 @@ export class ScramClient implements SaslClientMechanism {
   constructor(private readonly alg: ScramAlgorithm, creds: SaslClientCredentials, private readonly opts: ScramClientOptions = {}) {
     if (opts.plus === true && opts.channelBinding === undefined) throw new SaslClientError('-PLUS needs channel-binding data');
     this.name = `SCRAM-${alg}${opts.plus === true ? '-PLUS' : ''}`;
-    // RFC 5802 section 5.1: the user name is prepared as a query, the password as a stored string.
+    // RFC 5802 section 5.1: the user name is prepared as a query, the password as a stored string,
+    // the latter exactly as the password module does for keys it stores or derives.
     const user = saslPrep(creds.authcid, 'query');
     if (user === null) throw new SaslClientError('user name fails SASLprep');
-    const password = saslPrep(creds.password, 'stored');
+    const password = scramNormalize(Buffer.from(creds.password, 'utf8'));
     if (password === null) throw new SaslClientError('password fails SASLprep');
     this.username = user;
-    this.password = Buffer.from(password, 'utf8');
+    this.password = password;
     const authz = creds.authzid !== undefined && creds.authzid !== '' ? `a=${encodeSaslname(creds.authzid)}` : '';
     this.gs2 = this.gs2Flag() + ',' + authz + ',';
   }
@@ -133,7 +134,7 @@ export class ScramClient implements SaslClientMechanism {
     const c = Buffer.concat([Buffer.from(state.gs2Header, 'utf8'), cbData]).toString('base64');
     const withoutProof = `c=${c},r=${sf.nonce}`;
     const authMessage = `${state.bare},${text},${withoutProof}`;
-    const keys = keysFromSaltedPassword(this.alg, await hi(this.alg, this.password, sf.salt, sf.iterations));
+    const keys = await scramClientKeys(this.alg, this.password, sf.salt, sf.iterations);
     const proof = clientProof(this.alg, keys, authMessage);
     this.state = { kind: 'final-sent', expectedSignature: serverSignature(this.alg, keys.serverKey, authMessage) };
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');
@@ -146,7 +147,7 @@ export class ScramClient implements SaslClientMechanism {
     if (!sf.ok) throw new SaslClientError(`server-final-message: ${sf.error}: ${sf.detail}`);
     if (sf.final.kind === 'error') throw new SaslClientError(`server error: ${sf.final.value}`);
     const sig = sf.final.signature;
-    if (sig.length !== HASH_LENGTH[this.alg] || !timingSafeEqual(sig, expected)) throw new SaslClientError('server signature does not verify');
+    if (sig.length !== scramHashLength(this.alg) || !timingSafeEqual(sig, expected)) throw new SaslClientError('server signature does not verify');
     this.lastVerified = Buffer.from(data);
   }
 }

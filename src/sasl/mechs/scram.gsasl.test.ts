@@ -7,7 +7,7 @@ import { SaslSession, type SuccessDataMode } from '../driver.js';
 import type { ChannelBindingType, SaslContext, ScramAlgorithm } from '../mechanism.js';
 import { FakeCredentialPort, type FakeUser } from '../testing/fake-port.js';
 import { ScramClient } from '../client/scram.js';
-import { deriveScramKeys } from './scram/crypto.js';
+import { scramKeys } from '../../passwords/index.js';
 import { requireGsasl, runGsaslClient, runGsaslServer, type GsaslOptions } from '../test/gsasl-harness.js';
 
 const PASSWORD = 'tr0ub4dor&3';
@@ -16,8 +16,8 @@ const UNIQUE = Buffer.from('0a0b0c0d0e0f101112131415', 'hex');
 
 async function users(): Promise<Record<string, FakeUser>> {
   const salt = Buffer.from('mailward-test-salt');
-  const k1 = await deriveScramKeys('SHA-1', PASSWORD, salt, 4096);
-  const k256 = await deriveScramKeys('SHA-256', PASSWORD, salt, 4096);
+  const k1 = await scramKeys('SHA-1', Buffer.from(PASSWORD), salt, 4096);
+  const k256 = await scramKeys('SHA-256', Buffer.from(PASSWORD), salt, 4096);
   return {
     alice: {
       scram: {

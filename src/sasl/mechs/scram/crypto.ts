@@ -1,42 +1,22 @@
 /**
- * SCRAM's key schedule (RFC 5802 section 3), for SHA-1 and SHA-256 (RFC 7677). The server only
- * ever holds StoredKey and ServerKey (A9: SCRAM works from one-way stored keys); the client and
- * the key-derivation helper compute them from a password with PBKDF2 (Hi), run on libuv's thread
- * pool so that a high iteration count never blocks the event loop.
+ * SCRAM's proof and signature (RFC 5802 section 3), for SHA-1 and SHA-256 (RFC 7677). The server
+ * only ever holds StoredKey and ServerKey (A9: SCRAM works from one-way stored keys). The keys
+ * themselves (Normalize, Hi, ClientKey/StoredKey/ServerKey) come from the password module
+ * (src/passwords/algorithms/scram.ts), so keys stored or derived there and the keys our client
+ * computes can never be made two different ways.
  */
-import { createHash, createHmac, pbkdf2, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { scramHashLength, scramHashName, type ScramClientKeys } from '../../../passwords/index.js';
 import type { ScramAlgorithm } from '../../mechanism.js';
 
-export const HASH_NAME: Record<ScramAlgorithm, 'sha1' | 'sha256'> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256' };
-export const HASH_LENGTH: Record<ScramAlgorithm, number> = { 'SHA-1': 20, 'SHA-256': 32 };
+const hash = (alg: ScramAlgorithm, data: Buffer): Buffer => createHash(scramHashName(alg)).update(data).digest();
+const hmac = (alg: ScramAlgorithm, key: Buffer, data: Buffer | string): Buffer =>
+  createHmac(scramHashName(alg), key).update(data).digest();
 
-export const hash = (alg: ScramAlgorithm, data: Buffer): Buffer => createHash(HASH_NAME[alg]).update(data).digest();
-export const hmac = (alg: ScramAlgorithm, key: Buffer, data: Buffer | string): Buffer =>
-  createHmac(HASH_NAME[alg], key).update(data).digest();
-
-export function xor(a: Buffer, b: Buffer): Buffer {
+function xor(a: Buffer, b: Buffer): Buffer {
   const out = Buffer.alloc(a.length);
   for (let i = 0; i < a.length; i++) out[i] = (a[i] ?? 0) ^ (b[i] ?? 0);
   return out;
-}
-
-/** Hi(str, salt, i) is PBKDF2 with HMAC-H and dkLen = the hash length (RFC 5802 section 2.2). */
-export function hi(alg: ScramAlgorithm, password: Buffer, salt: Buffer, iterations: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    pbkdf2(password, salt, iterations, HASH_LENGTH[alg], HASH_NAME[alg], (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-export interface ScramKeys { saltedPassword: Buffer; clientKey: Buffer; storedKey: Buffer; serverKey: Buffer }
-
-export function keysFromSaltedPassword(alg: ScramAlgorithm, saltedPassword: Buffer): ScramKeys {
-  const clientKey = hmac(alg, saltedPassword, 'Client Key');
-  return { saltedPassword, clientKey, storedKey: hash(alg, clientKey), serverKey: hmac(alg, saltedPassword, 'Server Key') };
-}
-
-/** `password` must already be SASLprep'ed (src/passwords `saslPrep(..., 'stored')`). */
-export async function deriveScramKeys(alg: ScramAlgorithm, password: string, salt: Buffer, iterations: number): Promise<ScramKeys> {
-  return keysFromSaltedPassword(alg, await hi(alg, Buffer.from(password, 'utf8'), salt, iterations));
 }
 
 /**
@@ -45,7 +25,7 @@ export async function deriveScramKeys(alg: ScramAlgorithm, password: string, sal
  * much of StoredKey an attacker's guess matched.
  */
 export function verifyClientProof(alg: ScramAlgorithm, storedKey: Buffer, authMessage: string, proof: Buffer): boolean {
-  const n = HASH_LENGTH[alg];
+  const n = scramHashLength(alg);
   if (proof.length !== n || storedKey.length !== n) return false;
   const clientSignature = hmac(alg, storedKey, authMessage);
   const clientKey = xor(proof, clientSignature);
@@ -54,6 +34,6 @@ export function verifyClientProof(alg: ScramAlgorithm, storedKey: Buffer, authMe
 
 export const serverSignature = (alg: ScramAlgorithm, serverKey: Buffer, authMessage: string): Buffer => hmac(alg, serverKey, authMessage);
 
-export function clientProof(alg: ScramAlgorithm, keys: ScramKeys, authMessage: string): Buffer {
+export function clientProof(alg: ScramAlgorithm, keys: ScramClientKeys, authMessage: string): Buffer {
   return xor(keys.clientKey, hmac(alg, keys.storedKey, authMessage));
 }
