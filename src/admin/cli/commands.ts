@@ -129,6 +129,14 @@ async function defaultDomain(ctx: CommandContext, given: string | undefined): Pr
   return ctx.actor.kind === 'account' ? ctx.actor.domain : ctx.admin.mainDomainName(ctx.actor);
 }
 
+/** CommuniGate's rule for account names without a domain: the administrator's own domain (the
+ *  AdminService reads a bare name as the main domain, which is the same for main-domain admins
+ *  and for the local actor). */
+function account(ctx: CommandContext, a: ArgReader): string {
+  const n = a.str('account');
+  return ctx.actor.kind === 'account' && !n.includes('@') ? `${n}@${ctx.actor.domain}` : n;
+}
+
 /** Effective settings in their stored form, secrets shown as "(set)". */
 export function encodeResolved(r: Resolved<object>, schema: SchemaTable): { values: CgDict; sources: Record<string, string> } {
   const values = dict();
@@ -208,7 +216,7 @@ function moduleOf(name: string): ModuleDef {
 const P = {
   domain: { name: 'domain', type: 'name', required: true, doc: 'Domain name (or one of its aliases).' },
   optDomain: { name: 'domain', type: 'name', required: false, doc: "Domain name; without it, the administrator's own domain (the main domain offline)." },
-  account: { name: 'account', type: 'name', required: true, doc: 'Account name, `name@domain` (a bare name is in the main domain).' },
+  account: { name: 'account', type: 'name', required: true, doc: "Account name, `name@domain`; a bare name is in the caller's own domain (the main domain offline)." },
   newName: { name: 'newName', type: 'name', required: true, doc: 'The new name.' },
   settings: { name: 'settings', type: 'dictionary', required: true, doc: 'Settings dictionary; in Update commands a value `default` (or #NULL#) removes the setting.' },
   optSettings: { name: 'settings', type: 'dictionary', required: false, doc: 'Initial settings.' },
@@ -330,7 +338,7 @@ export const COMMANDS: readonly CommandDef[] = [
       const { rest, password } = splitPassword(a.optDict('settings') ?? dict());
       const given = a.optStr('password');
       if (given !== undefined && password !== undefined) throw usage('give the password once: as the password parameter or as Password in the settings');
-      await c.admin.createAccount(c.actor, a.str('account'), rest, given ?? password);
+      await c.admin.createAccount(c.actor, account(c, a), rest, given ?? password);
       return NONE;
     },
   },
@@ -339,20 +347,20 @@ export const COMMANDS: readonly CommandDef[] = [
     syntax: 'RenameAccount oldAccountName into newAccountName', params: [P.account, P.newName], slots: [param('account'), INTO, param('newName')],
     returns: 'none', rights: 'UserAccounts; DomainAdmin in its own domain.',
     example: { cli: 'RenameAccount user1@client1.com into user2', json: { account: 'user1@client1.com', newName: 'user2' } },
-    run: async (c, a) => { await c.admin.renameAccount(c.actor, a.str('account'), a.str('newName')); return NONE; },
+    run: async (c, a) => { await c.admin.renameAccount(c.actor, account(c, a), a.str('newName')); return NONE; },
   },
   {
     name: 'DeleteAccount', origin: 'CommuniGate', summary: 'Deletes an account (never the main domain\'s postmaster).',
     syntax: 'DeleteAccount accountName', params: [P.account], slots: [param('account')], returns: 'none', rights: 'UserAccounts; DomainAdmin in its own domain.',
     example: { cli: 'DeleteAccount user2@client1.com', json: { account: 'user2@client1.com' } },
-    run: async (c, a) => { await c.admin.deleteAccount(c.actor, a.str('account')); return NONE; },
+    run: async (c, a) => { await c.admin.deleteAccount(c.actor, account(c, a)); return NONE; },
   },
   {
     name: 'GetAccountSettings', origin: 'CommuniGate', summary: 'The stored settings of an account (the password shown as "(set)").',
     syntax: 'GetAccountSettings accountName', params: [P.account], slots: [param('account')], returns: 'dictionary',
     rights: 'UserAccounts, ServerSettings or Monitor; DomainAdmin in its own domain.',
     example: { cli: 'GetAccountSettings user1@client1.com', json: { account: 'user1@client1.com' } },
-    run: async (c, a) => ({ kind: 'data', value: await c.admin.getAccountSettings(c.actor, a.str('account')) }),
+    run: async (c, a) => ({ kind: 'data', value: await c.admin.getAccountSettings(c.actor, account(c, a)) }),
   },
   {
     name: 'UpdateAccountSettings', origin: 'CommuniGate', summary: 'Changes the given account settings; a Password among them is set as SetAccountPassword does (after the other settings).',
@@ -361,8 +369,8 @@ export const COMMANDS: readonly CommandDef[] = [
     example: { cli: 'UpdateAccountSettings user1@client1.com { RequireSecureMethod = YES; UseSysPassword = default; }', json: { account: 'user1@client1.com', settings: { RequireSecureMethod: true, UseSysPassword: 'default' } } },
     run: async (c, a) => {
       const { rest, password } = splitPassword(a.dict('settings'));
-      if (Object.keys(rest).length || password === undefined) await c.admin.updateAccountSettings(c.actor, a.str('account'), changeFrom(rest));
-      if (password !== undefined) await c.admin.setAccountPassword(c.actor, a.str('account'), password);
+      if (Object.keys(rest).length || password === undefined) await c.admin.updateAccountSettings(c.actor, account(c, a), changeFrom(rest));
+      if (password !== undefined) await c.admin.setAccountPassword(c.actor, account(c, a), password);
       return NONE;
     },
   },
@@ -373,8 +381,8 @@ export const COMMANDS: readonly CommandDef[] = [
     example: { cli: 'SetAccountSettings user1@client1.com { RealName = "User One"; }', json: { account: 'user1@client1.com', settings: { RealName: 'User One' } } },
     run: async (c, a) => {
       const { rest, password } = splitPassword(a.dict('settings'));
-      await c.admin.setAccountSettings(c.actor, a.str('account'), rest);
-      if (password !== undefined) await c.admin.setAccountPassword(c.actor, a.str('account'), password);
+      await c.admin.setAccountSettings(c.actor, account(c, a), rest);
+      if (password !== undefined) await c.admin.setAccountPassword(c.actor, account(c, a), password);
       return NONE;
     },
   },
@@ -382,21 +390,21 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'GetAccountEffectiveSettings', origin: 'CommuniGate', summary: 'Every account setting with its effective value, from the account, the domain defaults, the server defaults or the built-in default (JSON adds which).',
     syntax: 'GetAccountEffectiveSettings accountName', params: [P.account], slots: [param('account')], returns: 'effective', rights: 'As GetAccountSettings.',
     example: { cli: 'GetAccountEffectiveSettings user1@client1.com', json: { account: 'user1@client1.com' } },
-    run: async (c, a) => effective(await c.admin.getAccountEffectiveSettings(c.actor, a.str('account')), ACCOUNT_SETTINGS),
+    run: async (c, a) => effective(await c.admin.getAccountEffectiveSettings(c.actor, account(c, a)), ACCOUNT_SETTINGS),
   },
   {
     name: 'SetAccountPassword', origin: 'CommuniGate', summary: 'Sets the own password, stored as Password Encryption says (P3).',
     syntax: 'SetAccountPassword accountName PASSWORD newPassword   (TO newPassword is accepted too)', params: [P.account, P.password],
     slots: [param('account'), { kind: 'keyed', param: 'password', words: ['PASSWORD', 'TO'] }], returns: 'none', rights: 'UserAccounts; DomainAdmin in its own domain.',
     example: { cli: 'SetAccountPassword user1@client1.com PASSWORD "correct horse"', json: { account: 'user1@client1.com', password: 'correct horse' } },
-    run: async (c, a) => { await c.admin.setAccountPassword(c.actor, a.str('account'), a.str('password')); return NONE; },
+    run: async (c, a) => { await c.admin.setAccountPassword(c.actor, account(c, a), a.str('password')); return NONE; },
   },
   {
     name: 'VerifyAccountPassword', origin: 'CommuniGate', summary: 'Checks a password against the own password: OK, or an error when it does not match (JSON: true or false).',
     syntax: 'VerifyAccountPassword accountName PASSWORD password', params: [P.account, P.password],
     slots: [param('account'), { kind: 'keyed', param: 'password', words: ['PASSWORD'] }], returns: 'check', rights: 'UserAccounts; DomainAdmin in its own domain.',
     example: { cli: 'VerifyAccountPassword user1@client1.com PASSWORD "correct horse"', json: { account: 'user1@client1.com', password: 'correct horse' } },
-    run: async (c, a) => ({ kind: 'check', ok: await c.admin.verifyAccountPassword(c.actor, a.str('account'), a.str('password')), failure: 'the password does not match' }),
+    run: async (c, a) => ({ kind: 'check', ok: await c.admin.verifyAccountPassword(c.actor, account(c, a), a.str('password')), failure: 'the password does not match' }),
   },
   // -- rights
   {
@@ -404,7 +412,7 @@ export const COMMANDS: readonly CommandDef[] = [
     syntax: 'GetAccountRights accountName', params: [P.account], slots: [param('account')], returns: 'rights', rights: 'As GetAccountSettings.',
     example: { cli: 'GetAccountRights admin@client1.com', json: { account: 'admin@client1.com' } },
     run: async (c, a) => {
-      const r = await c.admin.getAccountRights(c.actor, a.str('account'));
+      const r = await c.admin.getAccountRights(c.actor, account(c, a));
       return { kind: 'data', value: r.map(rightToCgp), json: r };
     },
   },
@@ -413,7 +421,7 @@ export const COMMANDS: readonly CommandDef[] = [
     syntax: 'SetAccountRights accountName newRights', params: [P.account, { name: 'rights', type: 'array', required: true, doc: 'Array of rights: Master, Users, Settings, Monitor, Domain (or UserAccounts, ServerSettings, DomainAdmin).' }],
     slots: [param('account'), param('rights')], returns: 'none', rights: 'Master (R3: only the holder of every right changes rights).',
     example: { cli: 'SetAccountRights admin@client1.com (Domain)', json: { account: 'admin@client1.com', rights: ['DomainAdmin'] } },
-    run: async (c, a) => { await c.admin.setAccountRights(c.actor, a.str('account'), rightsFrom(a.array('rights'))); return NONE; },
+    run: async (c, a) => { await c.admin.setAccountRights(c.actor, account(c, a), rightsFrom(a.array('rights'))); return NONE; },
   },
   // -- account defaults
   {
@@ -513,7 +521,7 @@ export const COMMANDS: readonly CommandDef[] = [
     syntax: 'GetAccountLockout accountName', params: [P.account], slots: [param('account')], returns: 'lockout', rights: 'As GetAccountSettings.',
     example: { cli: 'GetAccountLockout user1@client1.com', json: { account: 'user1@client1.com' } },
     run: async (c, a) => {
-      const s = await c.admin.getAccountLockout(c.actor, a.str('account'));
+      const s = await c.admin.getAccountLockout(c.actor, account(c, a));
       const value = dict({ Failures: s.failures });
       if (s.lockedUntil !== null) value.LockedUntil = new Date(s.lockedUntil);
       return { kind: 'data', value, json: { failures: s.failures, lockedUntil: s.lockedUntil === null ? null : new Date(s.lockedUntil).toISOString() } };
@@ -523,7 +531,7 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'UnlockAccount', origin: 'Mailward', summary: 'Ends a lock-out (H2) and clears the failure count.',
     syntax: 'UnlockAccount accountName', params: [P.account], slots: [param('account')], returns: 'none', rights: 'UserAccounts; DomainAdmin in its own domain.',
     example: { cli: 'UnlockAccount user1@client1.com', json: { account: 'user1@client1.com' } },
-    run: async (c, a) => { await c.admin.unlockAccount(c.actor, a.str('account')); return NONE; },
+    run: async (c, a) => { await c.admin.unlockAccount(c.actor, account(c, a)); return NONE; },
   },
 ];
 
