@@ -14,6 +14,7 @@ import type { SettingsStore } from './settings/store.js';
 import { Directory } from './directory/directory.js';
 import { AdminService } from './admin/service.js';
 import { PasswordService } from './auth/password-service.js';
+import { Runtime } from './runtime.js';
 
 const log = logger('SYSTEM');
 
@@ -87,6 +88,7 @@ async function initWith(s: Services, opts: { mainDomain?: string }): Promise<Ini
 
 export interface RunningServer {
   services: Services;
+  runtime: Runtime;
   stop(): Promise<void>;
 }
 
@@ -106,19 +108,23 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     }
     const settings = await services.directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
+    const runtime = await Runtime.start(services.directory, services.passwords);
     print(`Mailward started on ${services.dataDir}`);
     print(`Main domain: ${settings.values.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
-    print('Mail listeners (IMAP, POP3, SMTP), TLS and the WebAdmin are not part of this build yet; manage the directory with `mailward --help`.');
+    print(`Test certificate: CN=${runtime.testCertificate.mainDomain}, issued by Mailward test, valid until ${runtime.testCertificate.validTill.toISOString()}`);
+    print('Mail listeners (IMAP, POP3, SMTP) and the WebAdmin are not part of this build yet; manage the directory with `mailward --help`.');
     log.major('system.started', { dataDir: services.dataDir });
+    return {
+      services,
+      runtime,
+      async stop() {
+        log.major('system.stopping', {});
+        await runtime.stop();
+        await services.close();
+      },
+    };
   } catch (e) {
     await services.close();
     throw e;
   }
-  return {
-    services,
-    async stop() {
-      log.major('system.stopping', {});
-      await services.close();
-    },
-  };
 }
