@@ -1,7 +1,8 @@
 /**
- * Public types of the password module. The credential shapes are structurally the same as
- * `CredentialKind` / `CredentialValue` in src/sasl/mechanism.ts, which this layer may not import
- * (imports point down: passwords comes before sasl); sasl and auth can pass them through as they are.
+ * Public types of the password module. `DeriveKind`, `DerivedCredential` and `ScramAlgorithm` are
+ * also sasl's `CredentialKind`, `CredentialValue` and `ScramAlgorithm` (src/sasl/mechanism.ts
+ * aliases them: imports point down, passwords before sasl), so auth passes derive()'s answer to a
+ * mechanism as it is.
  */
 
 /** The account's "Password Encryption" setting (SPEC P3): clear text, or one-way ("U-crpt"). */
@@ -9,7 +10,7 @@ export type Encryption = 'clear' | 'one-way';
 
 export type ScramAlgorithm = 'SHA-1' | 'SHA-256';
 
-/** What a challenge mechanism asks for (same strings as sasl's CredentialKind). */
+/** What a challenge mechanism asks for (sasl's CredentialKind). */
 export type DeriveKind = 'clear' | 'scram-sha-1' | 'scram-sha-256' | 'nt-hash';
 
 export type DerivedCredential =

@@ -6,20 +6,19 @@
  * port and applies every rule there (name resolution, client addresses, lock-out, secure method,
  * own/OS/external passwords, hide-unknown, authorization identity).
  */
+import type { DeriveKind, DerivedCredential, ScramAlgorithm } from '../passwords/index.js';
 
 /** What a mechanism needs from the account: a clear password to verify (PLAIN, LOGIN), or a
  *  secret looked up to check a challenge response (CRAM-MD5, DIGEST-MD5, SCRAM, NTLM, APOP). */
 export type MechanismNeed = 'verify-plain' | 'lookup-credentials';
 
-export type ScramAlgorithm = 'SHA-1' | 'SHA-256';
+export type { ScramAlgorithm };
 
-/** The secret a challenge mechanism can ask for. */
-export type CredentialKind = 'clear' | 'scram-sha-1' | 'scram-sha-256' | 'nt-hash';
+/** The secret a challenge mechanism can ask for: exactly what the password module derives from a
+ *  stored password, so the engine passes derive()'s answer through as it is. */
+export type CredentialKind = DeriveKind;
 
-export type CredentialValue =
-  | { kind: 'clear'; password: Buffer }
-  | { kind: 'scram'; algorithm: ScramAlgorithm; salt: Buffer; iterations: number; storedKey: Buffer; serverKey: Buffer }
-  | { kind: 'nt-hash'; hash: Buffer };
+export type CredentialValue = DerivedCredential;
 
 /**
  * What the client proved. `password` is a clear password (PLAIN, LOGIN, IMAP LOGIN, USER/PASS,
