@@ -46,3 +46,9 @@ export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): Imap
   for (const m of mechanisms) capabilities.push(`AUTH=${m}`);
   return { settings, mechanisms, clearText, startTls, capabilities };
 }
+
+/** Host names go into greetings: anything but a plain DNS name is replaced, so a bad setting
+ *  cannot inject text into the protocol (shared with POP3). */
+export function safeHostname(name: string): string {
+  return /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(name) ? name : 'localhost';
+}

@@ -17,19 +17,13 @@ import { IMAP_COMMANDS } from './commands/index.js';
 import type { ImapContext, RunResult } from './commands/types.js';
 import { IMAP_BACKEND_TIMEOUT_MS, IMAP_MAX_BAD_COMMANDS } from './limits.js';
 import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from './login-flow.js';
-import { imapPolicy, type ImapPolicy } from './policy.js';
+import { imapPolicy, safeHostname, type ImapPolicy } from './policy.js';
 import { line, loginReply } from './replies.js';
 import type { ImapState } from './state.js';
 import { feedLine, feedLiteral, type AssembleResult } from './syntax.js';
 
 /** A request line of HTTP: a browser or a cross-protocol attack (ALPACA) talking to this port. */
 const HTTP_REQUEST = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE) \S+ HTTP\/\d/;
-
-/** Host names go into the greeting: anything but a plain DNS name is replaced, so a bad setting
- *  cannot inject text into the protocol. */
-export function safeHostname(name: string): string {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(name) ? name : 'localhost';
-}
 
 /** Backend capabilities go inside `[CAPABILITY ...]`: only atoms, and never `]`. */
 function safeCapabilities(caps: readonly string[] | undefined): string[] {

@@ -1,0 +1,35 @@
+/**
+ * What this POP3 connection offers before login, as a pure function of the settings, the link and
+ * the greeting: SASL mechanisms (A6, A8), USER (A8), STLS, APOP (A4) and the CAPA list. The
+ * greeting, CAPA, AUTH, USER and APOP all read this one answer.
+ */
+import { advertisedMechanisms, mayAdvertiseClearText, mayOfferApop } from '../../sasl/advertise.js';
+import type { ServerSettings } from '../../settings/schema.js';
+import type { ConnectionInfo } from '../common/session.js';
+import { advertiseInput } from '../imap/policy.js';
+
+export interface Pop3Policy {
+  settings: ServerSettings;
+  mechanisms: string[];
+  /** A8: USER/PASS and the clear-text mechanisms may be used now. */
+  clearText: boolean;
+  startTls: boolean;
+  /** A4: APOP may be used: the greeting carried a timestamp and the policy still allows it. */
+  apop: boolean;
+  /** CAPA lines (RFC 2449), without the +OK line and the final dot. */
+  capabilities: string[];
+}
+
+export function pop3Policy(info: ConnectionInfo, settings: ServerSettings, greetingHadTimestamp: boolean): Pop3Policy {
+  const input = advertiseInput(info, settings);
+  const mechanisms = advertisedMechanisms(input);
+  const clearText = mayAdvertiseClearText(input);
+  const startTls = info.startTlsAvailable && !info.secure;
+  const capabilities: string[] = [];
+  if (clearText) capabilities.push('USER');
+  if (mechanisms.length > 0) capabilities.push(`SASL ${mechanisms.join(' ')}`);
+  if (startTls) capabilities.push('STLS');
+  // RFC 2449 RESP-CODES and RFC 3206 AUTH-RESP-CODE: our -ERR replies carry [AUTH], [SYS/TEMP]...
+  capabilities.push('RESP-CODES', 'AUTH-RESP-CODE', 'IMPLEMENTATION Mailward');
+  return { settings, mechanisms, clearText, startTls, apop: greetingHadTimestamp && mayOfferApop(input), capabilities };
+}

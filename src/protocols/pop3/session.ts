@@ -1,0 +1,226 @@
+/**
+ * The POP3 front-end before login (RFC 1939, 2449, 2595, 5034): greeting (with the APOP
+ * timestamp only when APOP can be used, A4), dispatch to one file per command, the SASL exchange,
+ * STLS, the bad-command limit and the idle time-out reply. After a successful login the backend
+ * relay takes the connection over (B1); without one the client gets a temporary error (B2).
+ *
+ * The session does no I/O and serialises its events, as the IMAP one does.
+ */
+import { randomBytes } from 'node:crypto';
+import { logger, type Logger } from '../../core/log.js';
+import { mayOfferApop } from '../../sasl/advertise.js';
+import type { SaslContext } from '../../sasl/mechanism.js';
+import type { ProtocolDeps } from '../common/deps.js';
+import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
+import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from '../imap/login-flow.js';
+import { advertiseInput, safeHostname } from '../imap/policy.js';
+import { continueAuth } from './commands/auth.js';
+import { POP3_COMMANDS } from './commands/index.js';
+import type { Pop3Context, RunResult } from './commands/types.js';
+import { POP3_BACKEND_TIMEOUT_MS, POP3_MAX_BAD_COMMANDS } from './limits.js';
+import { pop3Policy, type Pop3Policy } from './policy.js';
+import { line, pop3LoginReply } from './replies.js';
+import type { Pop3State } from './state.js';
+import { parsePop3Line } from './syntax.js';
+
+/** A request line of HTTP: a browser or a cross-protocol attack (ALPACA) talking to this port. */
+const HTTP_REQUEST = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE) \S+ HTTP\/\d/;
+
+/** RFC 1939 §7: a timestamp unique to this greeting, `<random.time@host>`. 8 random octets make
+ *  it unpredictable, so a digest seen on one connection is worthless on another. */
+export function apopTimestamp(host: string): string {
+  return `<${randomBytes(8).toString('hex')}.${Date.now()}@${host}>`;
+}
+
+export class Pop3Session implements ProtocolSession, Pop3Context {
+  state: Pop3State = { kind: 'authorization' };
+  readonly log: Logger;
+  hostname = 'localhost';
+  /** The greeting's APOP timestamp; absent when the greeting offered none (A4). */
+  #timestamp: string | undefined;
+  #badCommands = 0;
+  #closed = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly info: ConnectionInfo, readonly deps: ProtocolDeps) {
+    this.log = logger('POP', { session: info.id, remote: info.remoteAddress });
+  }
+
+  /** The greeting's timestamp, for tests and logs; undefined when APOP is not offered. */
+  get timestamp(): string | undefined {
+    return this.#timestamp;
+  }
+
+  // ---- ProtocolSession -------------------------------------------------------------------------
+
+  start(): Promise<Effect[]> {
+    return this.#serial(async () => {
+      this.hostname = safeHostname(await this.deps.hostname());
+      const settings = await this.deps.serverSettings();
+      if (mayOfferApop(advertiseInput(this.info, settings))) this.#timestamp = apopTimestamp(this.hostname);
+      return [line(`+OK ${this.hostname} Mailward ready${this.#timestamp ? ` ${this.#timestamp}` : ''}`)];
+    }, () => [line('-ERR [SYS/TEMP] Server temporarily unavailable'), { type: 'close', reason: 'greeting failed' }]);
+  }
+
+  onLine(data: Buffer): Promise<Effect[]> {
+    return this.#serial(async () => {
+      const effects = await this.#line(data);
+      if (effects.at(-1)?.type === 'close') this.state = { kind: 'closed' };
+      return effects;
+    });
+  }
+
+  onLiteral(): Promise<Effect[]> {
+    // POP3 has no literals: the listener never gets a read effect from this session.
+    return this.#serial(async () => this.#fatal('literal in POP3'));
+  }
+
+  onLineTooLong(): Promise<Effect[]> {
+    // The rest of the line is unknown: reading it as a new command could run text the client
+    // meant as data. Nothing before login needs a line this long, so hang up.
+    return this.#serial(async () => {
+      this.state = { kind: 'closed' };
+      return [line('-ERR Line too long'), { type: 'close', reason: 'line too long' }];
+    });
+  }
+
+  onTlsStarted(): Promise<Effect[]> {
+    return this.#serial(async () => {
+      if (this.state.kind !== 'tls-negotiation') return this.#fatal('TLS started outside STLS');
+      // RFC 2595 §4: forget what was learned before TLS (a USER name); the greeting is not sent
+      // again and its APOP timestamp stays valid.
+      this.state = { kind: 'authorization' };
+      this.log.low('tls.started', { protocol: this.info.tls?.protocol });
+      return [];
+    });
+  }
+
+  onIdleTimeout(): Effect[] {
+    if (this.#ended()) return [];
+    this.state = { kind: 'closed' };
+    return [line('-ERR Autologout; idle for too long'), { type: 'close', reason: 'idle time-out' }];
+  }
+
+  onClose(): void {
+    this.#closed = true;
+    if (this.state.kind === 'authenticating') this.state.capture.clear();
+    this.state = { kind: 'closed' };
+  }
+
+  // ---- Pop3Context -----------------------------------------------------------------------------
+
+  async policy(): Promise<Pop3Policy> {
+    return pop3Policy(this.info, await this.deps.serverSettings(), this.#timestamp !== undefined);
+  }
+
+  saslContext(policy: Pop3Policy, capture: PasswordCapture): SaslContext {
+    const port = this.deps.engine.bind({ mode: 'POP', client: this.info.remoteAddress, local: this.info.localAddress, secure: this.info.secure });
+    const ctx: SaslContext = {
+      serverName: this.hostname,
+      service: 'pop',
+      secure: this.info.secure,
+      channelBindings: this.info.secure ? this.info.tls?.channelBindings ?? {} : {},
+      plusAdvertised: policy.mechanisms.some((m) => m.endsWith('-PLUS')),
+      options: { allowNtlmV1: policy.settings.AllowNTLMv1 },
+      port: capture.wrap(port),
+    };
+    if (this.#timestamp) ctx.apopTimestamp = this.#timestamp;
+    return ctx;
+  }
+
+  async loggedIn(ok: OkOutcome, capture: PasswordCapture): Promise<Effect[]> {
+    const step = await backendLogin({
+      service: 'POP', deps: this.deps, info: this.info, ok, password: capture.password, log: this.log,
+      timeoutMs: POP3_BACKEND_TIMEOUT_MS, isClosed: () => this.#closed,
+    });
+    capture.clear();
+    switch (step.status) {
+      case 'gone':
+        return [];
+      case 'ok': {
+        const account = accountLabel(ok);
+        this.state = { kind: 'relayed', account };
+        const relay: Effect = { type: 'relay', backend: step.result.socket, account };
+        if (step.result.pending && step.result.pending.length > 0) relay.preface = step.result.pending;
+        return [...pop3LoginReply({ status: 'logged-in' }), relay];
+      }
+      default:
+        // Never a fake session: the client stays in AUTHORIZATION and may try again.
+        this.state = { kind: 'authorization' };
+        return pop3LoginReply(step);
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  async #line(data: Buffer): Promise<Effect[]> {
+    const s = this.state;
+    switch (s.kind) {
+      case 'authorization':
+      case 'user-given':
+        return this.#command(data);
+      case 'authenticating':
+        return continueAuth(this, s, data);
+      case 'tls-negotiation':
+        // T1: the listener discards pipelined input; a line here means it did not.
+        return this.#fatal('input during TLS negotiation');
+      case 'relayed':
+      case 'closed':
+        return []; // #serial already answers these; kept so the switch stays exhaustive
+    }
+  }
+
+  async #command(data: Buffer): Promise<Effect[]> {
+    if (HTTP_REQUEST.test(data.toString('latin1', 0, 64))) {
+      this.state = { kind: 'closed' };
+      this.log.problem('http-request');
+      return [line('-ERR This is a POP3 server'), { type: 'close', reason: 'HTTP request on the POP3 port' }];
+    }
+    const parsed = parsePop3Line(data);
+    let result: RunResult;
+    if (!parsed.ok) result = { bad: parsed.reason };
+    else {
+      const cmd = POP3_COMMANDS.get(parsed.line.keyword);
+      if (!cmd) result = { bad: 'Unknown command or not allowed before login' };
+      else if (!cmd.states.includes(this.state.kind)) result = { bad: parsed.line.keyword === 'PASS' ? 'USER first' : `${cmd.name} not allowed now` };
+      else result = await cmd.handle(this, parsed.line);
+    }
+    if (Array.isArray(result)) return result;
+    return this.#counted([line(`-ERR ${capitalise(result.bad)}`)], result.bad);
+  }
+
+  #ended(): boolean {
+    return this.state.kind === 'closed' || this.state.kind === 'relayed';
+  }
+
+  #counted(effects: Effect[], reason: string): Effect[] {
+    this.#badCommands += 1;
+    this.log.low('bad-command', { reason, count: this.#badCommands });
+    if (this.#badCommands < POP3_MAX_BAD_COMMANDS) return effects;
+    this.state = { kind: 'closed' };
+    this.log.problem('too-many-bad-commands');
+    return [line('-ERR Too many invalid commands'), { type: 'close', reason: 'too many invalid commands' }];
+  }
+
+  #fatal(reason: string): Effect[] {
+    this.log.failure('session.error', { reason });
+    if (this.state.kind === 'authenticating') this.state.capture.clear();
+    this.state = { kind: 'closed' };
+    return [line('-ERR Internal error'), { type: 'close', reason }];
+  }
+
+  #serial(fn: () => Promise<Effect[]>, onError?: () => Effect[]): Promise<Effect[]> {
+    const guarded = (): Promise<Effect[]> => (this.#ended() ? Promise.resolve([]) : fn());
+    const run = this.#queue.then(guarded).catch((e: unknown) => {
+      this.log.failure('session.exception', { error: e, state: this.state.kind });
+      if (onError) { this.state = { kind: 'closed' }; return onError(); }
+      return this.#fatal('exception');
+    });
+    this.#queue = run;
+    return run;
+  }
+}
+
+function capitalise(s: string): string {
+  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
+}
