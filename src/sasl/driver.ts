@@ -6,6 +6,7 @@
  * mechanism code and no mechanism sees anything but decoded bytes.
  */
 import { logger } from '../core/log.js';
+import { decodeBase64Strict } from '../passwords/index.js';
 import type { AuthOutcome, SaslContext, SaslExchange, SaslFailure, SaslMechanism, SaslStep } from './mechanism.js';
 import { getMechanism } from './registry.js';
 
@@ -47,19 +48,8 @@ export interface SaslSessionOptions {
 /** Outcome of decoding one client line. */
 export type DecodedLine = { ok: true; data: Buffer } | { ok: false; failure: SaslFailure };
 
-const BASE64_ALPHABET = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * Strict RFC 4648 base64: alphabet only, length a multiple of four, padding only at the end and
- * canonical (unused bits zero). Node's decoder skips what it does not understand, so a sloppy
- * check would let two different lines mean the same bytes (a smuggling and log-confusion risk).
- */
-export function decodeBase64Strict(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !BASE64_ALPHABET.test(text)) return null;
-  const data = Buffer.from(text, 'base64');
-  // Round trip rejects misplaced '=' and non-zero pad bits: only the canonical form survives.
-  return data.toString('base64') === text ? data : null;
-}
+/** Strict RFC 4648 base64 (the password module's): two different lines never mean the same bytes. */
+export { decodeBase64Strict };
 
 /**
  * One client line (not the initial response): `*` cancels (RFC 4422 §3.5), an empty line is an

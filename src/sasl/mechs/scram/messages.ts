@@ -3,6 +3,8 @@
  * parser returns a value: `{ ok: false, error }` names the RFC 5802 `server-error-value` that fits
  * the fault, so a hostile message can only ever produce a clean failure. Nothing here throws.
  */
+import { decodeBase64Strict } from '../../../passwords/index.js';
+
 /** The RFC 5802 section 7 `server-error-value` names (`e=` in a server-final-message). */
 export type ScramErrorValue =
   | 'invalid-encoding'
@@ -45,16 +47,6 @@ export function decodeUtf8(data: Buffer): string | null {
   } catch {
     return null;
   }
-}
-
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Strict RFC 4648 base64: Node's decoder skips junk characters, which would let two different
- *  `c=` strings decode to the same binding data. Non-canonical trailing bits are refused too. */
-export function decodeBase64Strict(s: string): Buffer | null {
-  if (!BASE64_RE.test(s)) return null;
-  const b = Buffer.from(s, 'base64');
-  return b.toString('base64') === s ? b : null;
 }
 
 /**
