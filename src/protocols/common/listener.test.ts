@@ -13,6 +13,7 @@ import { makeTestCertificate } from '../../tls/test-certificate.js';
 import { openssl, peerSubject, requireTool, run, tempDir } from '../../tls/test/tools.js';
 import { ListenerSet, grantDecision, perIpKey, type ListenerLimits } from './listener.js';
 import { AddressList } from '../../access/addresses.js';
+import fc from 'fast-check';
 import { LineClient, ToySession, type ToyOptions } from './test-support.js';
 
 const MAIN = 'mail.test';
@@ -525,4 +526,29 @@ test('N3, N4: update() opens and closes listeners to match new settings without 
   await assert.rejects(LineClient.connect(p0), /ECONNREFUSED/);
   assert.equal(await open.ask('NOOP'), 'ECHO NOOP', 'close() without destroy keeps connections');
   open.destroy();
+});
+
+test('N4, T1 fuzz: hostile bytes in any chunking, to a plain and to a PROXY-required listener, only end connections cleanly; the listener keeps serving', async (t) => {
+  const a = await start([cfg(), cfg({ ProxyFrom: ['127.0.0.1'] })], { limits: { proxyHeaderTimeoutMs: 100, maxLineBytes: 64, maxLiteralBytes: 16 } });
+  t.after(a.close);
+  const chunk = fc.oneof(
+    fc.uint8Array({ maxLength: 80 }).map((u) => Buffer.from(u)),
+    fc.constantFrom('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n', 'PROXY ', '\r\n', 'STARTTLS\r\n', 'LIT 5\r\n', 'LIT 99\r\n', 'THROW\r\n', 'QUIT\r\n', 'x'.repeat(100))
+      .map((s) => Buffer.from(s, 'latin1')),
+    fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540a', 'hex'), Buffer.from(u)])),
+  );
+  await fc.assert(fc.asyncProperty(fc.array(chunk, { maxLength: 8 }), async (chunks) => {
+    await Promise.all([a.port(0), a.port(1)].map(async (port) => {
+      const c = await LineClient.connect(port);
+      for (const ch of chunks) c.send(ch);
+      (c.socket as Socket).end();
+      await Promise.race([c.closed, sleep(400)]);
+      c.destroy();
+    }));
+  }), { numRuns: 40 });
+  await until(() => a.set.connectionCount === 0);
+  const ok = await LineClient.connect(a.port(0));
+  assert.match(await ok.line(), /^\* HELLO/);
+  assert.equal(await ok.ask('NOOP'), 'ECHO NOOP');
+  ok.destroy();
 });

@@ -31,7 +31,8 @@
  * line buffer and in the socket's - is DISCARDED before the handshake starts, so a command
  * pipelined after STARTTLS ("STARTTLS\r\nEVIL\r\n") never reaches the session; a byte that
  * arrives later is fed to the TLS handshake, which then fails. The session then starts over
- * (`onTlsStarted`).
+ * (`onTlsStarted`). Effects listed after `starttls` in the same batch run after the handshake,
+ * before those of `onTlsStarted`.
  *
  * Relay: the preface is written, anything the client pipelined after its login goes to the
  * backend first, then both sockets are piped into each other (back-pressure by `pipe`, no copy
@@ -226,6 +227,7 @@ export class ListenerSet {
   readonly #perIp = new Map<string, number>();
   readonly #connections = new Set<Connection>();
   #closed = false;
+  #updating: Promise<void> = Promise.resolve();
 
   constructor(opts: ListenerSetOptions) {
     this.service = opts.service;
@@ -253,7 +255,14 @@ export class ListenerSet {
    * connections are never dropped. Returns what could not be opened (address in use, no
    * permission); those are retried at the next update.
    */
-  async update(configs: readonly ListenerConfig[]): Promise<ListenerProblem[]> {
+  update(configs: readonly ListenerConfig[]): Promise<ListenerProblem[]> {
+    // One update at a time: two overlapping ones would both open the same new listener.
+    const next = this.#updating.then(() => this.#update(configs));
+    this.#updating = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  async #update(configs: readonly ListenerConfig[]): Promise<ListenerProblem[]> {
     if (this.#closed) throw new Error('ListenerSet.update after close');
     const wanted = new Map<string, ListenerConfig>();
     const seen = new Map<string, number>();
@@ -439,8 +448,10 @@ class Connection {
         ...(limits.tlsHandshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs } : {}),
       });
       if (r.status !== 'ok') { this.#finish(); return; }
+      if (this.#finished) { r.socket.destroy(); return; } // dropped (shutdown) during the handshake
       this.#adoptTls(r.socket, r);
     }
+    if (this.#finished) return; // the client left during the handshake
     try {
       this.#session = this.#d.factory(info);
     } catch (err) {
@@ -627,6 +638,7 @@ class Connection {
       ...(limits.tlsHandshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs } : {}),
     });
     if (r.status !== 'ok') { this.#state = 'closed'; this.#finish(); return false; }
+    if (this.#finished) { r.socket.destroy(); return false; }
     this.#adoptTls(r.socket, r);
     this.#reader = new LineReader(limits);
     this.#inputEnded = false;
