@@ -444,7 +444,7 @@ class Connection {
     this.#info = info;
     if (config.TLS === 'implicit') {
       const r = await this.#d.tls.accept(raw, {
-        localAddress: local.address, log: this.#log,
+        localAddress: local.address, log: this.#tlsLog(),
         ...(limits.tlsHandshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs } : {}),
       });
       if (r.status !== 'ok') { this.#finish(); return; }
@@ -471,6 +471,12 @@ class Connection {
     this.#greeted = true;
     this.#busy = false;
     if (more) void this.#pump();
+  }
+
+  /** Handshake records go under the TLS module tag, whose level the TLS Sessions log setting
+   *  (T2) controls, with this connection's session id and service. */
+  #tlsLog(): Logger {
+    return logger('TLS', { session: this.#id, service: this.#d.service, remote: this.#info?.remoteAddress ?? this.#d.peer.address });
   }
 
   #adoptTls(socket: TLSSocket, r: { protocol: string; cipher: string; servername?: string; domain: string; resumed: boolean }): void {
@@ -634,7 +640,7 @@ class Connection {
     raw.off('close', this.#onSocketClose);
     const limits = this.#d.limits;
     const r = await this.#d.tls.accept(raw, {
-      localAddress: info.localAddress, log: this.#log,
+      localAddress: info.localAddress, log: this.#tlsLog(),
       ...(limits.tlsHandshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs } : {}),
     });
     if (r.status !== 'ok') { this.#state = 'closed'; this.#finish(); return false; }
