@@ -5,7 +5,8 @@
  * Authentication program checks it from `external`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { CredentialValue, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
+import { malformed, serverFirstExchange } from '../exchange.js';
+import type { CredentialValue, SaslExchange, SaslMechanism } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
 export const CRAM_MD5_MAX_IDENTITY = 512;
@@ -20,10 +21,6 @@ const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
 
 export function randomCramChallenge(serverName: string): string {
   return `<${randomBytes(CRAM_MD5_RANDOM_BYTES).toString('hex')}.${Date.now()}@${serverName}>`;
-}
-
-function malformed(reason: string): SaslStep {
-  return { type: 'failure', failure: { status: 'malformed', reason } };
 }
 
 export type CramParse = { ok: true; user: string; digest: Buffer; digestHex: string } | { ok: false; reason: string };
@@ -59,24 +56,15 @@ export function createCramMd5(newChallenge: (serverName: string) => string): Sas
     clearText: false,
     advertiseGroup: 'secure',
     start(ctx): SaslExchange {
-      let state: 'initial' | 'awaiting-response' | 'done' = 'initial';
-      let challenge = '';
-      return {
-        async step(input) {
-          if (state === 'done') return malformed('step after completion');
-          if (state === 'initial') {
-            if (input !== null) {
-              // CRAM-MD5 is server-first: data before the challenge cannot be a valid answer.
-              state = 'done';
-              return malformed('initial response not allowed');
-            }
-            challenge = newChallenge(ctx.serverName);
-            state = 'awaiting-response';
-            return { type: 'challenge', data: Buffer.from(challenge, 'utf8') };
-          }
-          state = 'done';
-          if (input === null) return malformed('missing response');
-          const parsed = parseCramResponse(input);
+      return serverFirstExchange({
+        // CRAM-MD5 is server-first: data before the challenge cannot be a valid answer.
+        initialResponseRefused: 'initial response not allowed',
+        challenge: () => {
+          const challenge = newChallenge(ctx.serverName);
+          return { data: Buffer.from(challenge, 'utf8'), context: challenge };
+        },
+        respond: async (response, challenge) => {
+          const parsed = parseCramResponse(response);
           if (!parsed.ok) return malformed(parsed.reason);
           const expectedFor = (secret: CredentialValue): boolean => {
             if (secret.kind !== 'clear') return false;
@@ -97,7 +85,7 @@ export function createCramMd5(newChallenge: (serverName: string) => string): Sas
           if (outcome.status !== 'ok') return { type: 'failure', failure: outcome };
           return { type: 'success', outcome, authcid: parsed.user };
         },
-      };
+      });
     },
   };
 }

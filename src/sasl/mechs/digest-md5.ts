@@ -9,6 +9,7 @@
  * as the final server data.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { malformed, serverFirstExchange } from '../exchange.js';
 import type { CredentialValue, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** RFC 2831 §2.1.2: "The size of a digest-response MUST be less than 4096 bytes." */
@@ -176,10 +177,6 @@ function identityFrom(latin1Value: string, utf8Charset: boolean): string | null 
   return /[\0-\x1f\x7f]/.test(s) ? null : s;
 }
 
-function malformed(reason: string): SaslStep {
-  return { type: 'failure', failure: { status: 'malformed', reason } };
-}
-
 export type DigestResponseCheck =
   | { ok: true; username: string; authzid?: string; inputs: Omit<DigestInputs, 'password'>; response: Buffer; utf8Charset: boolean }
   | { ok: false; reason: string };
@@ -258,25 +255,16 @@ export function createDigestMd5(newNonce: () => string): SaslMechanism {
     clearText: false,
     advertiseGroup: 'secure',
     start(ctx): SaslExchange {
-      let state: 'initial' | 'awaiting-response' | 'done' = 'initial';
-      let nonce = '';
-      return {
-        async step(input) {
-          if (state === 'done') return malformed('step after completion');
-          if (state === 'initial') {
-            if (input !== null) {
-              // An initial response would be RFC 2831 §2.2 subsequent authentication, which
-              // needs server-side nonce state we do not keep.
-              state = 'done';
-              return malformed('subsequent authentication not supported');
-            }
-            nonce = newNonce();
-            state = 'awaiting-response';
-            return { type: 'challenge', data: Buffer.from(buildDigestChallenge(ctx.serverName, nonce), 'utf8') };
-          }
-          state = 'done';
-          if (input === null) return malformed('missing response');
-          const checked = checkDigestResponse(input, { nonce, realm: ctx.serverName, service: ctx.service, host: ctx.serverName });
+      return serverFirstExchange({
+        // An initial response would be RFC 2831 §2.2 subsequent authentication, which needs
+        // server-side nonce state we do not keep.
+        initialResponseRefused: 'subsequent authentication not supported',
+        challenge: () => {
+          const nonce = newNonce();
+          return { data: Buffer.from(buildDigestChallenge(ctx.serverName, nonce), 'utf8'), context: nonce };
+        },
+        respond: async (response, nonce) => {
+          const checked = checkDigestResponse(response, { nonce, realm: ctx.serverName, service: ctx.service, host: ctx.serverName });
           if (!checked.ok) return malformed(checked.reason);
           let rspauth: string | null = null;
           const verify = (secret: CredentialValue): boolean => {
@@ -302,7 +290,7 @@ export function createDigestMd5(newNonce: () => string): SaslMechanism {
           if (checked.authzid !== undefined) step.authzid = checked.authzid;
           return step;
         },
-      };
+      });
     },
   };
 }
