@@ -24,10 +24,6 @@ export const IMAP_MAX_TAG_LENGTH = 128;
  *  a `((((...` line from building deep structures. */
 export const IMAP_MAX_LIST_DEPTH = 4;
 
-/** Invalid or misplaced commands allowed before we hang up. A real client makes a mistake or
- *  two; a scanner, an HTTP client or a cross-protocol attack sends line after line of garbage. */
-export const IMAP_MAX_BAD_COMMANDS = 10;
-
 /** Safety net around the backend login: the connector has its own time-outs, but a bug there must
  *  not hold a client (and its socket) forever. Longer than any connector time-out. */
 export const IMAP_BACKEND_TIMEOUT_MS = 60_000;

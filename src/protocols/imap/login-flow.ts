@@ -48,8 +48,8 @@ export class PasswordCapture {
 export type BackendStep =
   | { status: 'ok'; result: Extract<BackendResult, { status: 'ok' }> }
   | { status: 'no-backend' }
-  | { status: 'backend-unavailable' }
-  /** `reason`: the backend's words, for logs and for POP3's [IN-USE] (never shown as is). */
+  /** `reason`: the connector's words, for logs and for POP3's [IN-USE] (never shown as is). */
+  | { status: 'backend-unavailable'; reason: string }
   | { status: 'backend-refused'; reason: string }
   /** The client went away while we waited: nothing is to be sent. */
   | { status: 'gone' };
@@ -105,7 +105,7 @@ export async function backendLogin(input: BackendStepInput): Promise<BackendStep
       return { status: 'no-backend' };
     case 'unavailable':
       log.problem('login.backend-unavailable', { account: accountLabel(ok), reason: result.reason });
-      return { status: 'backend-unavailable' };
+      return { status: 'backend-unavailable', reason: result.reason };
     case 'refused':
       log.problem('login.backend-refused', { account: accountLabel(ok), reason: result.reason });
       return { status: 'backend-refused', reason: result.reason };

@@ -10,12 +10,13 @@
  */
 import { logger, type Logger } from '../../core/log.js';
 import type { SaslContext } from '../../sasl/mechanism.js';
+import { BadCommandCounter } from '../common/bad-commands.js';
 import type { ProtocolDeps } from '../common/deps.js';
 import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
 import { continueAuthenticate } from './commands/authenticate.js';
 import { IMAP_COMMANDS } from './commands/index.js';
 import type { ImapContext, RunResult } from './commands/types.js';
-import { IMAP_BACKEND_TIMEOUT_MS, IMAP_MAX_BAD_COMMANDS } from './limits.js';
+import { IMAP_BACKEND_TIMEOUT_MS } from './limits.js';
 import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from './login-flow.js';
 import { imapPolicy, safeHostname, type ImapPolicy } from './policy.js';
 import { line, loginReply } from './replies.js';
@@ -33,7 +34,8 @@ function safeCapabilities(caps: readonly string[] | undefined): string[] {
 export class ImapSession implements ProtocolSession, ImapContext {
   state: ImapState = { kind: 'not-authenticated' };
   readonly log: Logger;
-  #badCommands = 0;
+  /** Kept across STARTTLS: a client must not clear its record by upgrading. */
+  readonly #badCommands = new BadCommandCounter();
   #hostname = 'localhost';
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
@@ -206,9 +208,9 @@ export class ImapSession implements ProtocolSession, ImapContext {
   }
 
   #counted(effects: Effect[], reason: string): Effect[] {
-    this.#badCommands += 1;
-    this.log.low('bad-command', { reason, count: this.#badCommands });
-    if (this.#badCommands < IMAP_MAX_BAD_COMMANDS) return effects;
+    const verdict = this.#badCommands.record();
+    this.log.low('bad-command', { reason, count: this.#badCommands.count });
+    if (verdict === 'continue') return effects;
     this.state = { kind: 'closed' };
     this.log.problem('too-many-bad-commands');
     return [...effects, line('* BYE Too many invalid commands'), { type: 'close', reason: 'too many invalid commands' }];

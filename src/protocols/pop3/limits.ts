@@ -3,10 +3,6 @@
  * after login the backend's own limits apply to the relayed stream.
  */
 
-/** Invalid or misplaced commands allowed before we hang up. A real client makes a mistake or
- *  two; a scanner, an HTTP client or a cross-protocol attack sends line after line of garbage. */
-export const POP3_MAX_BAD_COMMANDS = 10;
-
 /** Longest keyword we look at. RFC 2449 keywords are 3-4 characters; extensions run a little
  *  longer (XCLIENT). Anything beyond is garbage, not a command. */
 export const POP3_MAX_KEYWORD = 16;

@@ -14,8 +14,9 @@ export type Pop3LoginResult =
   /** A8: USER or a clear-text mechanism before TLS on a listener that forbids it. */
   | { status: 'clear-text-disabled' }
   | { status: 'no-backend' }
-  | { status: 'backend-unavailable' }
-  /** `reason`: the backend's reply; a mailbox locked there says [IN-USE] (RFC 2449 §8.1.1). */
+  /** `reason`: the connector's account of the backend's reply; a mailbox locked there says
+   *  [IN-USE] (RFC 2449 §8.1.1), which the connector may report either way. */
+  | { status: 'backend-unavailable'; reason: string }
   | { status: 'backend-refused'; reason: string }
   | { status: 'logged-in' };
 
@@ -56,10 +57,10 @@ export function pop3LoginReply(r: Pop3LoginResult): Effect[] {
     case 'no-backend':
       return err('[SYS/TEMP] No mail server is configured for your domain; try again later');
     case 'backend-unavailable':
-      return err('[SYS/TEMP] The mail server is unavailable; try again later');
     case 'backend-refused':
-      return /\[IN-USE\]/i.test(r.reason)
-        ? err('[IN-USE] The mailbox is in use by another session; try again later')
-        : err('[SYS/TEMP] The mail server refused the session; try again later');
+      if (/\[IN-USE\]/i.test(r.reason)) return err('[IN-USE] The mailbox is in use by another session; try again later');
+      return err(r.status === 'backend-unavailable'
+        ? '[SYS/TEMP] The mail server is unavailable; try again later'
+        : '[SYS/TEMP] The mail server refused the session; try again later');
   }
 }

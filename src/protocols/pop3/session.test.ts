@@ -6,7 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { dict } from '../../settings/format/types.js';
 import type { Effect } from '../common/session.js';
 import { HOST, b64, connectionInfo, effectProblem, fixture, kinds, makeSecure, written, type Fixture } from '../imap/testing/fixture.js';
-import { POP3_MAX_BAD_COMMANDS } from './limits.js';
+import { BAD_COMMAND_LIMIT } from '../common/bad-commands.js';
 import { pop3LoginReply, type Pop3LoginResult } from './replies.js';
 import { Pop3Session } from './session.js';
 
@@ -261,7 +261,7 @@ test('QUIT, bad commands up to the limit, HTTP, idle time-out, over-long line, a
     assert.equal(written(await send('CAPA x')), '-ERR No arguments expected\r\n');
     assert.equal(written(await send('')), '-ERR Empty line\r\n');
     let last: Effect[] = [];
-    for (let i = 4; i <= POP3_MAX_BAD_COMMANDS; i++) last = await send('NOPE');
+    for (let i = 4; i <= BAD_COMMAND_LIMIT; i++) last = await send('NOPE');
     assert.equal(written(last), '-ERR Too many invalid commands\r\n');
     assert.equal(last.at(-1)?.type, 'close');
     const h = await open(f);
@@ -291,7 +291,8 @@ test('outcome → reply table: every Pop3LoginResult has its code, and only N2 c
     [{ status: 'cancelled' }, '-ERR Authentication cancelled', false],
     [{ status: 'unsupported-mechanism' }, '-ERR Unsupported', false],
     [{ status: 'no-backend' }, '-ERR [SYS/TEMP] No mail server is configured', false],
-    [{ status: 'backend-unavailable' }, '-ERR [SYS/TEMP] ', false],
+    [{ status: 'backend-unavailable', reason: 'connect: ECONNREFUSED' }, '-ERR [SYS/TEMP] The mail server is unavailable', false],
+    [{ status: 'backend-unavailable', reason: 'PASS: -ERR [IN-USE] locked' }, '-ERR [IN-USE] ', false],
     [{ status: 'backend-refused', reason: 'NO' }, '-ERR [SYS/TEMP] ', false],
     [{ status: 'backend-refused', reason: '-ERR [IN-USE] locked' }, '-ERR [IN-USE] ', false],
   ];

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { logger, type Logger } from '../../core/log.js';
 import { mayOfferApop } from '../../sasl/advertise.js';
 import type { SaslContext } from '../../sasl/mechanism.js';
+import { BadCommandCounter } from '../common/bad-commands.js';
 import type { ProtocolDeps } from '../common/deps.js';
 import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
 import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from '../imap/login-flow.js';
@@ -17,7 +18,7 @@ import { advertiseInput, safeHostname } from '../imap/policy.js';
 import { continueAuth } from './commands/auth.js';
 import { POP3_COMMANDS } from './commands/index.js';
 import type { Pop3Context, RunResult } from './commands/types.js';
-import { POP3_BACKEND_TIMEOUT_MS, POP3_MAX_BAD_COMMANDS } from './limits.js';
+import { POP3_BACKEND_TIMEOUT_MS } from './limits.js';
 import { pop3Policy, type Pop3Policy } from './policy.js';
 import { line, pop3LoginReply } from './replies.js';
 import type { Pop3State } from './state.js';
@@ -38,7 +39,8 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   hostname = 'localhost';
   /** The greeting's APOP timestamp; absent when the greeting offered none (A4). */
   #timestamp: string | undefined;
-  #badCommands = 0;
+  /** Kept across STARTTLS: a client must not clear its record by upgrading. */
+  readonly #badCommands = new BadCommandCounter();
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -194,9 +196,9 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   }
 
   #counted(effects: Effect[], reason: string): Effect[] {
-    this.#badCommands += 1;
-    this.log.low('bad-command', { reason, count: this.#badCommands });
-    if (this.#badCommands < POP3_MAX_BAD_COMMANDS) return effects;
+    const verdict = this.#badCommands.record();
+    this.log.low('bad-command', { reason, count: this.#badCommands.count });
+    if (verdict === 'continue') return effects;
     this.state = { kind: 'closed' };
     this.log.problem('too-many-bad-commands');
     return [line('-ERR Too many invalid commands'), { type: 'close', reason: 'too many invalid commands' }];

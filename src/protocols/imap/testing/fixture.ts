@@ -52,7 +52,7 @@ export class FakeBackends implements BackendConnector {
       case 'no-backend': return { status: 'no-backend' };
       case 'unavailable': return { status: 'unavailable', reason: 'connection refused' };
       case 'refused': return { status: 'refused', reason: 'NO [AUTHENTICATIONFAILED] master login refused' };
-      case 'in-use': return { status: 'refused', reason: '-ERR [IN-USE] mailbox locked by another session' };
+      case 'in-use': return { status: 'unavailable', reason: 'PASS: -ERR [IN-USE] mailbox locked by another session' }; // as src/backends/pop3.ts reports it
       case 'hang': return new Promise<BackendResult>(() => undefined);
       case 'ok': {
         const socket = await this.#socket();
