@@ -390,8 +390,8 @@ class Connection {
     const raw = this.#d.raw;
     raw.once('close', this.#onSocketClose);
     const proxied = this.#d.policy.proxyFrom.matches(this.#d.peer.address);
-    if (!proxied) { void this.#admit(this.#d.peer, this.#d.local, undefined); return; }
-    void readProxyHeader(raw, this.#d.limits.proxyHeaderTimeoutMs).then((r) => {
+    if (!proxied) { this.#guard(this.#admit(this.#d.peer, this.#d.local, undefined)); return; }
+    this.#guard(readProxyHeader(raw, this.#d.limits.proxyHeaderTimeoutMs).then((r) => {
       if (this.#state !== 'opening') return;
       if (r.status !== 'ok') {
         this.#log.info('proxy.failed', { via: this.#d.peer.address, error: r.status === 'error' ? r.error : r.status, message: r.status === 'error' ? r.message : undefined });
@@ -402,12 +402,21 @@ class Connection {
       const h = r.header;
       if (h.command === 'proxy') {
         this.#log = this.#d.log.child({ session: this.#id, remote: h.source.address, via: this.#d.peer.address });
-        void this.#admit(h.source, h.destination, h);
+        this.#guard(this.#admit(h.source, h.destination, h));
       } else {
         this.#log = this.#d.log.child({ session: this.#id, remote: this.#d.peer.address, via: this.#d.peer.address });
         this.#log.info('proxy.local', { reason: h.reason, version: h.version });
-        void this.#admit(this.#d.peer, this.#d.local, h);
+        this.#guard(this.#admit(this.#d.peer, this.#d.local, h));
       }
+    }));
+  }
+
+  /** Runs a step of this connection without letting a bug in it become an unhandled rejection
+   *  (which would end the process): it is logged and only this connection is dropped. */
+  #guard(p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      this.#log.failure('connection.bug', { error: err });
+      this.destroy('internal error');
     });
   }
 
@@ -470,7 +479,7 @@ class Connection {
     const more = await this.#apply(effects);
     this.#greeted = true;
     this.#busy = false;
-    if (more) void this.#pump();
+    if (more) this.#guard(this.#pump());
   }
 
   /** Handshake records go under the TLS module tag, whose level the TLS Sessions log setting
@@ -504,12 +513,12 @@ class Connection {
     if (!this.#greeted && this.#info) this.#info.earlyInput = true;
     this.#reader.push(chunk);
     if (this.#busy) { this.#socket.pause(); return; }
-    void this.#pump();
+    this.#guard(this.#pump());
   };
 
   readonly #onEnd = (): void => {
     this.#inputEnded = true;
-    if (!this.#busy) void this.#pump();
+    if (!this.#busy) this.#guard(this.#pump());
   };
 
   readonly #onSocketClose = (): void => {
@@ -545,7 +554,7 @@ class Connection {
    *  pump's loop took every item they completed before coming here.) */
   #afterWork(): void {
     if (this.#state !== 'session') return;
-    if (this.#inputEnded) { void this.#closeGracefully('client closed its side'); return; }
+    if (this.#inputEnded) { this.#guard(this.#closeGracefully('client closed its side')); return; }
     this.#armIdle();
     this.#socket.resume();
   }
@@ -713,7 +722,7 @@ class Connection {
     this.#stopIdle();
     const ms = this.#d.limits.idleTimeoutMs;
     if (ms <= 0) return;
-    this.#idleTimer = setTimeout(() => void this.#onIdle(), ms);
+    this.#idleTimer = setTimeout(() => this.#guard(this.#onIdle()), ms);
     this.#idleTimer.unref();
   }
 
