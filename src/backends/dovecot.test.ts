@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
+import { configureLogging, type LogRecord } from '../core/log.js';
 import type { CgValue } from '../settings/format/types.js';
 import type { BackendResult } from './connector.js';
 import { DefaultBackendConnector, type ConnectorOptions } from './default-connector.js';
@@ -14,6 +15,8 @@ import { fakeDirectory, LineClient, request } from './test/helpers.js';
 const MESSAGE = 'From: bob@example.com\nTo: alice@example.com\nSubject: relay test\n\nHello through Mailward.\n';
 
 let dv: DovecotInstance;
+const records: LogRecord[] = [];
+configureLogging({ sink: (r) => records.push(r), levels: { BACKEND: 'all' } });
 
 before(async () => {
   dv = await startDovecot({
@@ -200,4 +203,14 @@ test('B1 relay loop: the backend greeting carries our own banner token', async (
     assert.equal(r.status, 'unavailable', service);
     assert.match(r.status === 'unavailable' ? r.reason : '', /relay loop/);
   }
+});
+
+test('B1 W4 BACKEND logs name the account and the outcome, never a password', async () => {
+  records.length = 0;
+  ok(await connector({ BackendLogin: 'passthrough' }).connect(request('IMAP', 'alice', { password: 'alice-pass', remote: '192.0.2.41' }))).socket.destroy();
+  await connector({ BackendMasterPassword: 'Wr0ng-Master-Secret' }).connect(request('POP', 'alice', { remote: '192.0.2.42' }));
+  const text = JSON.stringify(records);
+  assert.ok(records.some((r) => r.module === 'BACKEND' && r.event === 'backend.ready' && r.account === 'alice@example.com'), text);
+  assert.ok(records.some((r) => r.event === 'backend.refused'), text);
+  for (const secret of ['alice-pass', 'master-pass', 'Wr0ng-Master-Secret']) assert.ok(!text.includes(secret), secret);
 });

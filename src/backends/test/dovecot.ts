@@ -221,10 +221,9 @@ ${authPort ? `service auth {
       throw new Error(`dovecot exited at start:\n${l}`);
     }
     const line = await firstLine(imapPort, 1000);
-    // The first connection may get "Waiting for authentication process" before the greeting.
-    if (line !== null && (line.includes(greeting) || line.startsWith('* OK'))) {
-      if (line.includes(greeting)) break;
-    }
+    // Ready once the real greeting comes first: until its auth process is up, Dovecot greets
+    // with "Waiting for authentication process to respond" instead.
+    if (line?.includes(greeting)) break;
     if (Date.now() > until) {
       const l = await log();
       await stop();

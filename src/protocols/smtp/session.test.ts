@@ -3,9 +3,13 @@
 // its reply. A5, A7, A8, N2, B1, B2.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { configureLogging, type LogRecord } from '../../core/log.js';
 import {
   b64, cramResponse, deps, engineDouble, FakeConnector, info, newSession, NON_CLIENT, run, ScriptedMta,
 } from './test/harness.js';
+
+const records: LogRecord[] = [];
+configureLogging({ sink: (r) => records.push(r), levels: { SMTP: 'all', SASL: 'all' } });
 
 let mta: ScriptedMta;
 before(async () => { mta = await new ScriptedMta().start(); });
@@ -280,4 +284,15 @@ test('N2, A7: the engine sees the connection facts (mode SMTP, client address, l
   const engine = engineDouble();
   await run(newSession(deps(never, {}, engine), secureInfo), ['EHLO c', `AUTH PLAIN ${b64('\0nobody\0x')}`]);
   assert.deepEqual(engine.facts[0], { mode: 'SMTP', client: '192.0.2.50', local: '127.0.0.1', secure: true });
+});
+
+test('W4 SMTP logs: the login and the message are logged, the password and SASL data never', async () => {
+  records.length = 0;
+  const c = FakeConnector.toMta(mta);
+  await run(newSession(deps(c), secureInfo), ['EHLO c', `AUTH PLAIN ${b64('\0alice\0wrong-Secret-1')}`, 'AUTH LOGIN', b64('alice'), b64('alice-pass'),
+    'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'x', '.', 'QUIT']);
+  const text = JSON.stringify(records);
+  assert.ok(records.some((r) => r.module === 'SMTP' && r.event === 'smtp.auth.success' && r.account === 'alice@example.com'), text);
+  assert.ok(records.some((r) => r.event === 'smtp.message'), text);
+  for (const secret of ['alice-pass', 'wrong-Secret-1', b64('alice-pass'), PLAIN_ALICE]) assert.ok(!text.includes(secret), secret);
 });
