@@ -66,6 +66,10 @@ button.danger:hover { background: var(--err-bg); }
 .row { display: flex; gap: 1.2rem; flex-wrap: wrap; align-items: flex-end; }
 .row label { display: flex; flex-direction: column; gap: .25rem; font-size: .85rem; font-weight: 600; }
 .row label input[type=text], .row label input[type=password] { width: 14rem; }
+.row label > input, .row label > select { font-weight: 400; font-size: 1rem; }
+.row label.check { flex-direction: row; align-self: center; }
+form > .actions:last-child { margin-bottom: 1.2rem; }
+button:disabled, button:disabled:hover { opacity: .45; cursor: default; background: #fff; }
 label.check { display: inline-flex; gap: .35rem; align-items: center; font-size: .85rem; color: var(--muted); font-weight: 400; }
 dl.facts { display: grid; grid-template-columns: 12rem 1fr; gap: .35rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
@@ -86,6 +90,11 @@ pre { background: #f1f3f7; border: 1px solid var(--line); border-radius: 5px; pa
 .login-box input[type=text], .login-box input[type=password] { width: 100%; }
 .login-box button { width: 100%; margin-top: 1.4rem; padding: .6rem; }
 .login-box .foot { margin-top: 1.2rem; font-size: .85rem; color: var(--muted); text-align: center; }
+table.listeners td { padding: .4rem .3rem; }
+table.listeners input[type=text] { width: 9rem; }
+table.listeners input[type=number] { width: 5.5rem; }
+table.listeners textarea { width: 10.5rem; min-height: 2.4rem; height: 2.4rem; font-size: .8rem; }
+main.user { margin: 0 auto; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1.2rem; }
 @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } nav.side { display: none; } }
 `;

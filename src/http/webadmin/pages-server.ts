@@ -120,7 +120,7 @@ export function registerServerPages(app: FastifyInstance, deps: WebAdminDeps, se
       const rows = [...(all[svc] ?? []), null];
       return html`<div class="card" id="${`svc-${svc}`}"><h2>${SERVICE_NAMES[svc]}</h2>
 <form method="post" action="${`/listeners/${svc}`}">${csrfField(c)}${revField(rev)}<input type="hidden" name="count" value="${rows.length}">
-<table><tr><th>Address</th><th>Port</th><th>TLS</th><th>Clear-text login</th><th>Grant</th><th>Deny</th><th>PROXY from</th><th></th></tr>
+<table class="listeners"><tr><th>Address</th><th>Port</th><th>TLS</th><th>Clear-text login</th><th>Grant</th><th>Deny</th><th>PROXY from</th><th></th></tr>
 ${rows.map((l, i) => listenerRow(i, l))}</table>
 <p class="muted">Grant, Deny and PROXY from take one address or range per line (192.0.2.0/24, 2001:db8::/48, a-b). An empty Grant list grants every address not denied. Fill the last row to add a listener.</p>
 <div class="actions"><button type="submit">Save ${svc} listeners</button></div></form></div>`;

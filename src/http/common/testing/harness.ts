@@ -6,11 +6,12 @@
  * would submit it.
  */
 import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type RequestOptions } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { initDataDir } from '../../../main.js';
 import { openFileStore } from '../../../settings/backends/files/index.js';
 import { Directory } from '../../../directory/directory.js';
@@ -46,12 +47,14 @@ export interface Harness {
   /** http://127.0.0.1:port of the clear loopback WebAdmin listener. */
   adminClearUrl: string;
   userUrl: string;
+  /** The listener configs the harness started with (to extend with `web.apply`). */
+  listeners: { HTTPA: ListenerConfig[]; HTTPU: ListenerConfig[] };
   /** Loads every domain's TLS settings into the resolver (what main.ts does on a change). */
   syncTls(): Promise<void>;
   close(): Promise<void>;
 }
 
-const L = (Port: number, TLS: ListenerConfig['TLS'], extra: Partial<ListenerConfig> = {}): ListenerConfig =>
+export const L = (Port: number, TLS: ListenerConfig['TLS'], extra: Partial<ListenerConfig> = {}): ListenerConfig =>
   ({ Address: '127.0.0.1', Port, TLS, Grant: [], Deny: [], ProxyFrom: [], ClearTextLogin: 'tls-only', ...extra });
 
 export async function startHarness(opts: { sessions?: SessionStoreOptions; quiet?: boolean; userListener?: Partial<ListenerConfig> } = {}): Promise<Harness> {
@@ -81,18 +84,19 @@ export async function startHarness(opts: { sessions?: SessionStoreOptions; quiet
   };
   await syncTls();
   const changes: WebChange[] = [];
+  const listeners = {
+    HTTPA: [L(0, 'implicit'), L(0, 'clear', { ClearTextLogin: 'always' })],
+    HTTPU: [L(0, 'implicit', opts.userListener ?? {})],
+  };
   const web = await startWebServers({
     admin, security, directory, engine, passwords, resolver, history: new LoginHistory(), testCertificate: () => test,
     onChange: async (ch) => { changes.push(ch); await syncTls(); },
     ...(opts.sessions ? { sessions: opts.sessions } : {}),
-  }, {
-    HTTPA: [L(0, 'implicit'), L(0, 'clear', { ClearTextLogin: 'always' })],
-    HTTPU: [L(0, 'implicit', opts.userListener ?? {})],
-  });
+  }, listeners);
   const [a, ac] = web.addresses('HTTPA');
   const [u] = web.addresses('HTTPU');
   return {
-    root, postmasterPassword: init.postmasterPassword, directory, admin, engine, passwords, resolver, test, web, changes, syncTls,
+    root, listeners, postmasterPassword: init.postmasterPassword, directory, admin, engine, passwords, resolver, test, web, changes, syncTls,
     adminUrl: `https://127.0.0.1:${a?.port}`, adminClearUrl: `http://127.0.0.1:${ac?.port}`, userUrl: `https://127.0.0.1:${u?.port}`,
     async close() {
       await web.close();
@@ -112,7 +116,7 @@ export class WebClient {
   loginToken = '';
   last: Response | null = null;
 
-  constructor(readonly base: string, private readonly opts: { host?: string; localAddress?: string; createConnection?: () => Socket } = {}) {}
+  constructor(readonly base: string, private readonly opts: { host?: string; localAddress?: string; createConnection?: CreateConnection } = {}) {}
 
   async get(path: string): Promise<Response> {
     return this.send('GET', path);
@@ -130,7 +134,7 @@ export class WebClient {
   }
 
   async login(path: string, login: string, password: string): Promise<Response> {
-    await this.get(path === '/login' ? '/login' : '/');
+    await this.follow(await this.get('/login'));
     return this.post(path, { _csrf: null, _login: this.loginToken, login, password });
   }
 
@@ -141,9 +145,13 @@ export class WebClient {
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) { headers['content-type'] = 'application/x-www-form-urlencoded'; headers['content-length'] = String(Buffer.byteLength(body)); }
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
-      method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, rejectUnauthorized: false, agent: false,
+      method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, rejectUnauthorized: false,
+      // With an agent (even agent: false, which makes a fresh one) Node ignores createConnection.
+      ...(this.opts.createConnection ? {} : { agent: false }),
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-      ...(this.opts.createConnection ? { createConnection: this.opts.createConnection } : {}),
+      // Node calls createConnection(options, callback) and waits for the callback when it returns
+      // nothing; its type declares only the synchronous form.
+      ...(this.opts.createConnection ? { createConnection: this.opts.createConnection as unknown as RequestOptions['createConnection'] } : {}),
     });
     return new Promise((resolve, reject) => {
       req.on('error', reject);
@@ -179,3 +187,19 @@ export class WebClient {
     return r.status === 303 && r.location ? this.get(r.location) : r;
   }
 }
+
+/** A TLS connection that starts with a PROXY v1 header claiming `client` (N4), for WebClient's
+ *  createConnection: what a load balancer in front of Mailward sends. */
+export function proxiedTls(port: number, client: string): CreateConnection {
+  return (_opts, done) => {
+    // TLS starts only once the header is on its way: a TLS socket wrapping a socket that is still
+    // connecting writes its ClientHello to the handle directly, ahead of queued writes.
+    const raw = netConnect(port, '127.0.0.1', () => {
+      raw.write(`PROXY TCP4 ${client} 127.0.0.1 40000 ${port}\r\n`, () => done(null, tlsConnect({ socket: raw, rejectUnauthorized: false })));
+    });
+    raw.on('error', (e) => done(e));
+    return undefined;
+  };
+}
+
+export type CreateConnection = (opts: unknown, done: (err: Error | null, socket?: Socket) => void) => Socket | undefined;
