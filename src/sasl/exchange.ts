@@ -5,7 +5,9 @@
  */
 import type { SaslExchange, SaslStep } from './mechanism.js';
 
-export const malformed = (reason: string): SaslStep => ({ type: 'failure', failure: { status: 'malformed', reason } });
+export type FailureStep = Extract<SaslStep, { type: 'failure' }>;
+
+export const malformed = (reason: string): FailureStep => ({ type: 'failure', failure: { status: 'malformed', reason } });
 
 /** The challenge a mechanism sends, and what it needs to check the client's next message. */
 export interface Challenge<C> { data: Buffer; context: C }
@@ -37,6 +39,45 @@ export function serverFirstExchange<C>(spec: {
         case 'awaiting-response':
           if (input === null) return malformed('missing response');
           return spec.respond(input, current.context);
+      }
+    },
+  };
+}
+
+/**
+ * Client-first, two client messages (SCRAM, NTLM). Without an initial response the server sends
+ * an empty challenge and waits for the first message (RFC 4422 section 5); the first message is
+ * answered with a challenge or a failure, the second decides. Any failure ends the exchange. The
+ * wording of the two out-of-order failures is the mechanism's (SCRAM's start with an RFC 5802
+ * server-error-value), so the mechanism builds them (afresh each time: a step is never shared).
+ */
+export function clientFirstExchange<C>(spec: {
+  first: (message: Buffer) => Challenge<C> | FailureStep | Promise<Challenge<C> | FailureStep>;
+  second: (message: Buffer, context: C) => Promise<SaslStep>;
+  secondMissing: () => FailureStep;
+  finished: () => FailureStep;
+}): SaslExchange {
+  let state: { kind: 'start' } | { kind: 'awaiting-second'; context: C } | { kind: 'done' } = { kind: 'start' };
+  return {
+    async step(input) {
+      const current = state;
+      state = { kind: 'done' };
+      switch (current.kind) {
+        case 'start': {
+          if (input === null) {
+            state = current;
+            return { type: 'challenge', data: Buffer.alloc(0) };
+          }
+          const answer = await spec.first(input);
+          if ('type' in answer) return answer;
+          state = { kind: 'awaiting-second', context: answer.context };
+          return { type: 'challenge', data: answer.data };
+        }
+        case 'awaiting-second':
+          if (input === null) return spec.secondMissing();
+          return spec.second(input, current.context);
+        case 'done':
+          return spec.finished();
       }
     },
   };

@@ -27,7 +27,8 @@
  *   libntlm echo our target name back as their domain.
  */
 import { randomBytes } from 'node:crypto';
-import type { SaslContext, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
+import { clientFirstExchange, malformed, type Challenge, type FailureStep } from '../exchange.js';
+import type { SaslContext, SaslMechanism, SaslStep } from '../mechanism.js';
 import { ntProofStr, ntlmV1EssResponse, ntlmV1Response, ntowfV2, safeEqual } from './ntlm/crypto.js';
 import {
   AV, NTLM_FLAGS as F, buildChallenge, buildTargetInfo, parseAuthenticate, parseNegotiate, type Authenticate,
@@ -77,40 +78,16 @@ export interface NtlmMechanismOptions {
   serverChallenge?: () => Buffer;
 }
 
-const malformed = (reason: string): SaslStep => ({ type: 'failure', failure: { status: 'malformed', reason } });
-
-type State =
-  | { kind: 'start' }
-  | { kind: 'challenged'; serverChallenge: Buffer; flags: number; targetName: string }
-  | { kind: 'done' };
+/** What the Type 3 message is checked against. */
+interface Challenged { serverChallenge: Buffer; flags: number; targetName: string }
 
 type Verifier = (ntHash: Buffer) => boolean;
 
-class NtlmServerExchange implements SaslExchange {
-  private state: State = { kind: 'start' };
-
+/** The two server steps (Type 1 in, Type 2 out; Type 3 in); the order is clientFirstExchange's. */
+class NtlmServerSteps {
   constructor(private readonly name: string, private readonly ctx: SaslContext, private readonly opts: NtlmMechanismOptions) {}
 
-  async step(input: Buffer | null): Promise<SaslStep> {
-    const state = this.state;
-    this.state = { kind: 'done' };
-    switch (state.kind) {
-      case 'start':
-        if (input === null) {
-          // No initial response: empty challenge, the client then sends its Type 1.
-          this.state = state;
-          return { type: 'challenge', data: Buffer.alloc(0) };
-        }
-        return this.negotiate(input);
-      case 'challenged':
-        if (input === null) return malformed('Type 3 message missing');
-        return this.authenticate(state, input);
-      case 'done':
-        return malformed('exchange already finished');
-    }
-  }
-
-  private negotiate(input: Buffer): SaslStep {
+  negotiate(input: Buffer): Challenge<Challenged> | FailureStep {
     const t1 = parseNegotiate(input);
     if (!t1.ok) return malformed(`Type 1: ${t1.reason}`);
     const flags = challengeFlags(t1.flags);
@@ -122,12 +99,11 @@ class NtlmServerExchange implements SaslExchange {
       const dnsDomain = this.ctx.serverName.slice(this.ctx.serverName.indexOf('.') + 1);
       pairs.push([AV.DNS_DOMAIN, looksLikeDnsName(dnsDomain) ? dnsDomain : this.ctx.serverName], [AV.DNS_COMPUTER, this.ctx.serverName]);
     }
-    this.state = { kind: 'challenged', serverChallenge, flags, targetName };
-    return { type: 'challenge', data: buildChallenge({ flags, serverChallenge, targetName, targetInfo: buildTargetInfo(pairs) }) };
+    return { data: buildChallenge({ flags, serverChallenge, targetName, targetInfo: buildTargetInfo(pairs) }), context: { serverChallenge, flags, targetName } };
   }
 
   /** Which computation the client's response calls for, or why it is refused. */
-  private verifier(t3: Authenticate, state: Extract<State, { kind: 'challenged' }>): Verifier | string {
+  private verifier(t3: Authenticate, state: Challenged): Verifier | string {
     const { nt, lm } = t3;
     if (nt.length > 24) {
       if (nt.length < NTLM_V2_MIN_RESPONSE) return 'NTLMv2 response too short';
@@ -150,7 +126,7 @@ class NtlmServerExchange implements SaslExchange {
     return nt.length === 0 ? 'no NT response (LM-only or anonymous authentication is refused)' : 'NT response of an impossible length';
   }
 
-  private async authenticate(state: Extract<State, { kind: 'challenged' }>, input: Buffer): Promise<SaslStep> {
+  async authenticate(input: Buffer, state: Challenged): Promise<SaslStep> {
     const t3 = parseAuthenticate(input, (state.flags & F.UNICODE) !== 0);
     if (!t3.ok) return malformed(`Type 3: ${t3.reason}`);
     if ((t3.flags & F.ANONYMOUS) !== 0 || t3.user === '') return malformed('anonymous NTLM is refused');
@@ -180,7 +156,15 @@ export function createNtlmMechanism(name: 'NTLM' | 'MSN', opts: NtlmMechanismOpt
     needs: 'lookup-credentials',
     clearText: false,
     advertiseGroup: name === 'NTLM' ? 'ntlm' : 'msn',
-    start: (ctx) => new NtlmServerExchange(name, ctx, opts),
+    start: (ctx) => {
+      const steps = new NtlmServerSteps(name, ctx, opts);
+      return clientFirstExchange({
+        first: (message) => steps.negotiate(message),
+        second: (message, state) => steps.authenticate(message, state),
+        secondMissing: () => malformed('Type 3 message missing'),
+        finished: () => malformed('exchange already finished'),
+      });
+    },
   };
 }
 

@@ -20,8 +20,9 @@
  * protocol's failure reply, which RFC 5802 allows.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ChannelBindingType, SaslContext, SaslExchange, SaslMechanism, SaslStep, ScramAlgorithm } from '../mechanism.js';
 import { saslPrep } from '../../passwords/index.js';
+import { clientFirstExchange, malformed as malformedStep, type Challenge, type FailureStep } from '../exchange.js';
+import type { ChannelBindingType, SaslContext, SaslMechanism, SaslStep, ScramAlgorithm } from '../mechanism.js';
 import { serverSignature, verifyClientProof } from './scram/crypto.js';
 import {
   SCRAM_MAX_MESSAGE, decodeUtf8, parseClientFinal, parseClientFirst,
@@ -39,51 +40,25 @@ const SCRAM_MAX_ITERATIONS = 10_000_000;
 export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = ['tls-exporter', 'tls-unique', 'tls-server-end-point'];
 const isChannelBindingType = (s: string): s is ChannelBindingType => (CHANNEL_BINDING_TYPES as readonly string[]).includes(s);
 
-const malformed = (error: ScramErrorValue, detail: string): SaslStep => ({
-  type: 'failure',
-  failure: { status: 'malformed', reason: `${error}: ${detail}` },
-});
+const malformed = (error: ScramErrorValue, detail: string): FailureStep => malformedStep(`${error}: ${detail}`);
 
 export interface ScramMechanismOptions {
   /** The server nonce part; tests pin it to replay the RFC examples. Default: random. */
   serverNonce?: () => string;
 }
 
-type State =
-  | { kind: 'start' }
-  | { kind: 'first-sent'; first: ClientFirst; login: string; cbData: Buffer; nonce: string; serverFirst: string }
-  | { kind: 'done' };
+/** What the client-final-message is checked against. */
+interface FirstSent { first: ClientFirst; login: string; cbData: Buffer; nonce: string; serverFirst: string }
 
-class ScramServerExchange implements SaslExchange {
-  private state: State = { kind: 'start' };
-
+/** The two server steps; the order they run in is clientFirstExchange's. */
+class ScramServerSteps {
   constructor(
     private readonly mech: { name: string; alg: ScramAlgorithm; plus: boolean },
     private readonly ctx: SaslContext,
     private readonly opts: ScramMechanismOptions,
   ) {}
 
-  async step(input: Buffer | null): Promise<SaslStep> {
-    const state = this.state;
-    // Any failure ends the exchange: a client may not retry inside one exchange.
-    this.state = { kind: 'done' };
-    switch (state.kind) {
-      case 'start':
-        // No initial response: RFC 4422 section 5 says the server sends an empty challenge.
-        if (input === null) {
-          this.state = state;
-          return { type: 'challenge', data: Buffer.alloc(0) };
-        }
-        return this.first(input);
-      case 'first-sent':
-        if (input === null) return malformed('other-error', 'client-final-message missing');
-        return this.final(state, input);
-      case 'done':
-        return malformed('other-error', 'exchange already finished');
-    }
-  }
-
-  private async first(input: Buffer): Promise<SaslStep> {
+  async first(input: Buffer): Promise<Challenge<FirstSent> | FailureStep> {
     if (input.length > SCRAM_MAX_MESSAGE) return malformed('invalid-encoding', 'client-first-message too long');
     const text = decodeUtf8(input);
     if (text === null) return malformed('invalid-encoding', 'not UTF-8');
@@ -114,11 +89,10 @@ class ScramServerExchange implements SaslExchange {
     const serverNonce = this.opts.serverNonce?.() ?? randomBytes(SERVER_NONCE_BYTES).toString('base64');
     const nonce = first.clientNonce + serverNonce;
     const serverFirst = `r=${nonce},s=${params.salt.toString('base64')},i=${params.iterations}`;
-    this.state = { kind: 'first-sent', first, login, cbData, nonce, serverFirst };
-    return { type: 'challenge', data: Buffer.from(serverFirst, 'utf8') };
+    return { data: Buffer.from(serverFirst, 'utf8'), context: { first, login, cbData, nonce, serverFirst } };
   }
 
-  private async final(state: Extract<State, { kind: 'first-sent' }>, input: Buffer): Promise<SaslStep> {
+  async final(input: Buffer, state: FirstSent): Promise<SaslStep> {
     if (input.length > SCRAM_MAX_MESSAGE) return malformed('invalid-encoding', 'client-final-message too long');
     const text = decodeUtf8(input);
     if (text === null) return malformed('invalid-encoding', 'not UTF-8');
@@ -174,7 +148,15 @@ export function createScramMechanism(alg: ScramAlgorithm, plus: boolean, opts: S
     clearText: false,
     advertiseGroup: 'secure',
     ...(plus ? { plus: true } : {}),
-    start: (ctx) => new ScramServerExchange(mech, ctx, opts),
+    start: (ctx) => {
+      const steps = new ScramServerSteps(mech, ctx, opts);
+      return clientFirstExchange({
+        first: (message) => steps.first(message),
+        second: (message, state) => steps.final(message, state),
+        secondMissing: () => malformed('other-error', 'client-final-message missing'),
+        finished: () => malformed('other-error', 'exchange already finished'),
+      });
+    },
   };
 }
 
