@@ -14,7 +14,15 @@ import type { SettingsStore } from './settings/store.js';
 import { Directory } from './directory/directory.js';
 import { AdminService } from './admin/service.js';
 import { PasswordService } from './auth/password-service.js';
-import { Runtime } from './runtime.js';
+import { ListenerPart, Runtime } from './runtime.js';
+import { DefaultBackendConnector } from './backends/default-connector.js';
+import { ListenerSet } from './protocols/common/listener.js';
+import type { ProtocolDeps } from './protocols/common/deps.js';
+import type { ServiceName, SessionFactory } from './protocols/common/session.js';
+import { ImapSession } from './protocols/imap/session.js';
+import { Pop3Session } from './protocols/pop3/session.js';
+import { SmtpSession } from './protocols/smtp/session.js';
+import { PwdSession, type PwdDeps } from './protocols/pwd/session.js';
 
 const log = logger('SYSTEM');
 
@@ -109,10 +117,17 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     const settings = await services.directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
     const runtime = await Runtime.start(services.directory, services.passwords);
+    try {
+      await startMailServices(services, runtime);
+    } catch (e) {
+      await runtime.stop();
+      throw e;
+    }
     print(`Mailward started on ${services.dataDir}`);
     print(`Main domain: ${settings.values.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
     print(`Test certificate: CN=${runtime.testCertificate.mainDomain}, issued by Mailward test, valid until ${runtime.testCertificate.validTill.toISOString()}`);
-    print('Mail listeners (IMAP, POP3, SMTP) and the WebAdmin are not part of this build yet; manage the directory with `mailward --help`.');
+    for (const line of listenerSummary(runtime)) print(line);
+    print('The WebAdmin is not part of this build yet; manage the directory with `mailward --help` (offline) or the PWD/CLI port.');
     log.major('system.started', { dataDir: services.dataDir });
     return {
       services,
@@ -127,4 +142,31 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     await services.close();
     throw e;
   }
+}
+
+/** The mail and admin protocol listeners (issue 5, W3's PWD port), following `Listeners`. */
+async function startMailServices(services: Services, runtime: Runtime): Promise<void> {
+  const { directory } = services;
+  const backends = new DefaultBackendConnector({ directory });
+  const deps: ProtocolDeps = {
+    engine: runtime.engine,
+    serverSettings: async () => (await directory.serverSettings()).values,
+    backends,
+    hostname: () => directory.mainDomain(),
+  };
+  const pwdDeps: PwdDeps = { engine: runtime.engine, admin: services.admin, serverSettings: deps.serverSettings, hostname: deps.hostname };
+  const factories: Record<ServiceName, SessionFactory> = {
+    IMAP: (info) => new ImapSession(info, deps),
+    POP: (info) => new Pop3Session(info, deps),
+    SMTP: (info) => new SmtpSession(info, deps),
+    PWD: (info) => new PwdSession(info, pwdDeps),
+  };
+  for (const [service, sessionFactory] of Object.entries(factories) as [ServiceName, SessionFactory][]) {
+    await runtime.add(new ListenerPart(service, new ListenerSet({ service, tls: runtime.tls, sessionFactory })));
+  }
+}
+
+function listenerSummary(runtime: Runtime): string[] {
+  return runtime.listeners().map(({ service, bound }) =>
+    `${service}: ${bound.length ? bound.map((b) => `${b.address}:${b.port} (${b.config.TLS === 'implicit' ? 'TLS' : b.config.TLS === 'starttls' ? 'STARTTLS' : 'clear'})`).join(', ') : 'no listener bound'}`);
 }

@@ -14,6 +14,8 @@ import { TlsContextResolver, type DomainTlsConfig } from './tls/context.js';
 import { TlsSessions } from './tls/sessions.js';
 import { makeTestCertificate, type TestCertificate } from './tls/test-certificate.js';
 import type { ServerSettings } from './settings/schema.js';
+import { ListenerSet } from './protocols/common/listener.js';
+import type { ServiceName } from './protocols/common/session.js';
 
 const log = logger('SYSTEM');
 
@@ -55,8 +57,10 @@ export class Runtime {
     return rt;
   }
 
-  add(part: ServerPart): void {
+  /** Adds a part and applies the current settings to it (a listener binds its ports then). */
+  async add(part: ServerPart): Promise<void> {
     this.parts.push(part);
+    await part.reconfigure?.((await this.directory.serverSettings()).values);
   }
 
   private onChange(c: DirectoryChange): void {
@@ -71,6 +75,11 @@ export class Runtime {
         log.failure('system.reconfigure.failed', { error: e });
       }
     });
+  }
+
+  /** The bound listeners of every service (ports, for the start banner and tests). */
+  listeners(): { service: ServiceName; bound: ReturnType<ListenerSet['bound']> }[] {
+    return this.parts.filter((p): p is ListenerPart => p instanceof ListenerPart).map((p) => ({ service: p.name, bound: p.set.bound() }));
   }
 
   /** Waits until every change seen so far has been applied (tests and the admin API use it). */
@@ -125,4 +134,19 @@ export class Runtime {
 
 function tlsPolicy(s: ServerSettings) {
   return { minVersion: s.TLSMinVersion, ...(s.TLSCiphers ? { ciphers: s.TLSCiphers } : {}) };
+}
+
+/** The listeners of one service, following the `Listeners` setting (N3: Grant/Deny, N4: PROXY). */
+export class ListenerPart implements ServerPart {
+  constructor(readonly name: ServiceName, readonly set: ListenerSet) {}
+
+  async reconfigure(s: ServerSettings): Promise<void> {
+    for (const p of await this.set.update(s.Listeners[this.name] ?? [])) {
+      log.failure('listener.bind.failed', { service: this.name, address: p.address, port: p.port, error: p.message });
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.set.close({ connections: 'destroy' });
+  }
 }

@@ -34,7 +34,7 @@ test('settings checks: a table of bad values, each with the message an admin see
     ['server', { LoginFailurePeriod: '10 parsecs' }, /time span/, 'durations have units s, m, h, d'],
     ['server', { ClientIPAddresses: ['10.0.0.0/33'] }, /item 1: .*not an IP address/, 'CIDR prefix beyond 32'],
     ['server', { ClientIPAddresses: ['10.0.0.1-::1'] }, /must be IPv4 or both IPv6/, 'mixed-family ranges'],
-    ['server', { Listeners: { IMAP: [{ Port: '99999' }] } }, /Port: must be from 1 to 65535/, 'port range'],
+    ['server', { Listeners: { IMAP: [{ Port: '99999' }] } }, /Port: must be from 0 to 65535/, 'port range'],
     ['server', { Listeners: { FTP: [] } }, /unknown key "FTP"/, 'services are a closed list'],
     ['server', { Nonsense: 'x' }, /unknown server setting/, 'typos are reported, not ignored'],
     ['domain', { CertificateMode: 'Maybe' }, /one of No, Test, Custom/, 'T4 modes'],

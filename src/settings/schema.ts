@@ -51,7 +51,8 @@ export interface ListenerConfig {
 
 const listenerCodec: Codec<ListenerConfig> = record<ListenerConfig>({
   Address: { codec: ipAddress, default: '0.0.0.0' },
-  Port: { codec: integer(1, 65535), default: 0 },
+  // 0 binds any free port: for tests and for listeners whose port another part reports.
+  Port: { codec: integer(0, 65535), default: 0 },
   TLS: { codec: oneOf(['implicit', 'starttls', 'clear'] as const), default: 'starttls' },
   Grant: { codec: list(addressPattern), default: [] },
   Deny: { codec: list(addressPattern), default: [] },
