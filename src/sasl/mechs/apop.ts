@@ -5,7 +5,8 @@
  * accounts fail cleanly through the engine's bad-credentials), or the External program.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CredentialValue, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
+import { malformed } from '../exchange.js';
+import type { CredentialValue, SaslExchange, SaslMechanism } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
 export const APOP_MAX_IDENTITY = 512;
@@ -17,10 +18,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
 /** RFC 1939: the timestamp is a msg-id, `<` ... `>`, printable, no spaces. */
 const TIMESTAMP = /^<[\x21-\x7e]+>$/;
-
-function malformed(reason: string): SaslStep {
-  return { type: 'failure', failure: { status: 'malformed', reason } };
-}
 
 export type ApopParse = { ok: true; user: string; digest: Buffer; digestHex: string } | { ok: false; reason: string };
 

@@ -3,6 +3,7 @@
  * smtplib sends the user name as an initial response (`AUTH LOGIN <b64 user>`), so an initial
  * response is the user name and the exchange goes straight to "Password:".
  */
+import { malformed } from '../exchange.js';
 import type { SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
@@ -14,10 +15,6 @@ export const LOGIN_USERNAME_CHALLENGE = Buffer.from('Username:', 'ascii');
 export const LOGIN_PASSWORD_CHALLENGE = Buffer.from('Password:', 'ascii');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function malformed(reason: string): SaslStep {
-  return { type: 'failure', failure: { status: 'malformed', reason } };
-}
 
 /** A user name must be UTF-8 text without NUL or line breaks (it ends up in logs and in
  *  the backend's LOGIN command); null plus a reason otherwise. */

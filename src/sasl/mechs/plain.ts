@@ -6,6 +6,7 @@
  * checked the authcid's password and then logged the client in as whatever authzid it named.
  * Whether an account may act for another is decided in one place, the authentication engine.
  */
+import { malformed } from '../exchange.js';
 import type { AuthOutcome, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** Longest authcid or authzid, in octets: `name@domain` with a 255-octet name (NAME_MAX_LENGTH)
@@ -18,10 +19,6 @@ export const PLAIN_MAX_PASSWORD = 1024;
 export const PLAIN_MAX_MESSAGE = 2 * PLAIN_MAX_IDENTITY + PLAIN_MAX_PASSWORD + 2;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function malformed(reason: string): SaslStep {
-  return { type: 'failure', failure: { status: 'malformed', reason } };
-}
 
 /** Strict UTF-8 (RFC 4616 §2: UTF-8 strings); null for invalid sequences. */
 function decodeUtf8(b: Buffer): string | null {
