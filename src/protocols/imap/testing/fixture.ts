@@ -40,6 +40,8 @@ export class FakeBackends implements BackendConnector {
   pending: Buffer | undefined;
   readonly requests: Array<{ service: string; account: string; authz?: string; password?: string; client: string }> = [];
   readonly sockets: Socket[] = [];
+  /** Lines the backend received after the login: proof that a client did something real. */
+  readonly backendLines: string[] = [];
   #server: Server | null = null;
   #serverSide: Socket[] = [];
 
@@ -67,7 +69,7 @@ export class FakeBackends implements BackendConnector {
   /** A connected socket; `connect` with mode 'ok' uses it, and tests that delay a success do too. */
   async #socket(): Promise<Socket> {
     if (!this.#server) {
-      this.#server = createServer((s) => { this.#serverSide.push(s); s.on('error', () => undefined); });
+      this.#server = createServer((s) => { this.#serverSide.push(s); s.on('error', () => undefined); this.#serve(s); });
       this.#server.listen(0, '127.0.0.1');
       await once(this.#server, 'listening');
     }
@@ -80,9 +82,50 @@ export class FakeBackends implements BackendConnector {
     return socket;
   }
 
+  /**
+   * A backend already logged in, as the connector hands it over: it answers the few commands
+   * clients send after login (IMAP LIST/SELECT/LOGOUT, POP3 STAT/LIST/QUIT), told apart by
+   * their shape, so that independent clients can finish their sessions cleanly.
+   */
+  #serve(s: Socket): void {
+    let buf = '';
+    s.setEncoding('latin1');
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        this.backendLines.push(l);
+        s.write(backendAnswer(l));
+        if (/^(\S+ LOGOUT|QUIT)$/i.test(l)) s.end();
+      }
+    });
+  }
+
   async close(): Promise<void> {
     for (const s of [...this.sockets, ...this.#serverSide]) s.destroy();
     if (this.#server) { this.#server.close(); await once(this.#server, 'close'); }
+  }
+}
+
+function backendAnswer(l: string): string {
+  const pop = /^([A-Za-z]+)(?: .*)?$/.exec(l)?.[1]?.toUpperCase();
+  switch (pop) {
+    case 'QUIT': return '+OK backend signing off\r\n';
+    case 'STAT': return '+OK 0 0\r\n';
+    case 'LIST': case 'UIDL': return '+OK 0 messages\r\n.\r\n';
+    case 'CAPA': return '+OK\r\nUSER\r\nUIDL\r\n.\r\n';
+    case 'NOOP': case 'RSET': return '+OK\r\n';
+  }
+  const imap = /^(\S+) ([A-Za-z]+)/.exec(l);
+  if (!imap) return '+OK\r\n';
+  const [, tag, cmd] = imap;
+  switch (cmd!.toUpperCase()) {
+    case 'LOGOUT': return `* BYE backend logging out\r\n${tag} OK LOGOUT completed\r\n`;
+    case 'LIST': return `* LIST (\\HasNoChildren) "/" INBOX\r\n${tag} OK LIST completed\r\n`;
+    case 'SELECT': case 'EXAMINE': return `* 0 EXISTS\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n${tag} OK [READ-WRITE] SELECT completed\r\n`;
+    case 'CAPABILITY': return `* CAPABILITY IMAP4rev1 IDLE\r\n${tag} OK CAPABILITY completed\r\n`;
+    default: return `${tag} OK done\r\n`;
   }
 }
 
