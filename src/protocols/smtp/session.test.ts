@@ -179,6 +179,17 @@ test('early talker: input before the greeting gets 554 and the connection closes
   assert.deepEqual(await greeting, []);
 });
 
+test('early talker flagged by the listener (input read while the greeting was being made): 554, no greeting', async () => {
+  const i = info();
+  const s = newSession(deps(never), i, { greetingDelayMs: 30 });
+  const greeting = s.start();
+  i.earlyInput = true;
+  const r = await greeting;
+  assert.match(String(r[0]?.type === 'write' ? r[0].data : ''), /^554 5\.5\.0 /);
+  assert.equal(r.at(-1)?.type, 'close');
+  assert.deepEqual(await s.onLine(Buffer.from('EHLO x')), []);
+});
+
 test('HTTP request on the SMTP port: 554 5.7.0 and close', async () => {
   for (const l of ['GET / HTTP/1.1', 'POST /submit HTTP/1.0', 'Host: mx.example.com']) {
     const t = await run(newSession(deps(never)), [l, 'EHLO c']);

@@ -118,6 +118,12 @@ export class SmtpSession implements ProtocolSession {
     this.#host = await this.deps.hostname();
     if (this.#o.greetingDelayMs > 0) await sleep(this.#o.greetingDelayMs);
     if (this.#state.phase !== 'greeting') return []; // an early talker was already refused
+    // The listener reads while the greeting is being made and flags input that came first.
+    if (this.info.earlyInput === true) {
+      this.#log.problem('smtp.early-talker');
+      this.#state = { phase: 'closed' };
+      return this.#emit(R.earlyTalker());
+    }
     this.#state = { phase: 'command', helo: null };
     return this.#emit(R.greeting(this.#host, this.#o.token));
   }
