@@ -16,12 +16,26 @@
  */
 import { isMailwardError, type ErrorCode } from '../../core/errors.js';
 
-export type ApiErrorCode =
-  | ErrorCode
-  | 'auth.required' | 'auth.failed' | 'auth.locked' | 'auth.disabled' | 'auth.secureMethodRequired'
-  | 'auth.notClientAddress' | 'auth.tlsRequired' | 'auth.unavailable'
-  | 'api.badRequest' | 'api.unknownCommand' | 'api.tooLarge' | 'api.unsupportedMediaType' | 'api.checkFailed'
-  | 'api.noConnection';
+/** The codes the API adds to the error catalogue, with what each means (the OpenAPI document
+ *  and docs/api.md list them from here). */
+export const API_ERROR_CODES = {
+  'auth.required': 'no (or a malformed) Authorization: Basic header',
+  'auth.failed': 'wrong name or password (also for unknown names, and, with Hide Unknown, locked or disabled accounts)',
+  'auth.locked': 'the account is suspended after failed logins (H2; only when Hide Unknown is off)',
+  'auth.disabled': 'the account may not use the API (its Enabled Services lack CLI; only when Hide Unknown is off)',
+  'auth.secureMethodRequired': 'the account requires a secure method and the link is not TLS (A7)',
+  'auth.notClientAddress': 'logins are accepted only from the Client IP Addresses (N2); the connection is closed',
+  'auth.tlsRequired': 'HTTP Basic over a clear connection that is not the loopback admin listener (A8)',
+  'auth.unavailable': 'authentication is temporarily unavailable (a password source did not answer)',
+  'api.badRequest': 'the request could not be read: no command, a syntax error, a body that is not a JSON object',
+  'api.unknownCommand': 'no command of that name',
+  'api.tooLarge': 'the request body is larger than the limit',
+  'api.unsupportedMediaType': 'the body is not of the expected Content-Type',
+  'api.checkFailed': 'a check answered no (VerifyAccountPassword on the /CLI/ form)',
+  'api.noConnection': 'the request did not come through a Mailward listener (a wiring bug)',
+} as const;
+
+export type ApiErrorCode = ErrorCode | keyof typeof API_ERROR_CODES;
 
 export interface ApiFailure { status: number; code: ApiErrorCode; message: string }
 
