@@ -1,21 +1,21 @@
 /**
  * The web services of a running server: WebAdmin on the HTTPA listeners and WebUser on the HTTPU
  * listeners (defaults 9010 implicit TLS and 8010 clear on loopback; 9100 implicit TLS), with the
- * JSON/CLI API mounted on the WebAdmin app when it is given. main.ts starts it once and calls
+ * CLI/JSON API (src/http/api: /api/v1/<Command>, /CLI/) mounted on the WebAdmin app. main.ts starts it once and calls
  * `apply` when the Listeners setting changes.
  *
  * ```ts
  * const web = await startWebServers({ admin, security, directory, engine, passwords, resolver,
- *   history: new LoginHistory(), testCertificate: () => test, onChange, registerApi }, listeners);
+ *   history: new LoginHistory(), testCertificate: () => test, onChange }, listeners);
  * web.addresses('HTTPA')            // bound addresses (the real port when 0 was configured)
  * await web.apply(newListeners)     // after a Listeners change; returns problems
  * await web.close()
  * ```
  */
-import type { FastifyInstance } from 'fastify';
 import type { PasswordService } from '../../auth/password-service.js';
 import type { ListenerConfig } from '../../settings/schema.js';
 import type { TlsContextResolver } from '../../tls/context.js';
+import { registerApiRoutes } from '../api/routes.js';
 import { buildWebAdmin, type WebAdminApp } from '../webadmin/index.js';
 import type { WebAdminDeps } from '../webadmin/context.js';
 import { buildWebUser, type WebUserApp } from '../webuser/index.js';
@@ -25,8 +25,8 @@ import type { SessionStoreOptions } from './sessions.js';
 export interface WebServerDeps extends WebAdminDeps {
   passwords: PasswordService;
   resolver: TlsContextResolver;
-  /** Mounts the CLI/JSON API routes on the WebAdmin app (src/http/api's registerApiRoutes). */
-  registerApi?: (app: FastifyInstance) => void | Promise<void>;
+  /** Mount the CLI/JSON API (src/http/api) on the WebAdmin app; default true. */
+  api?: boolean;
   sessions?: SessionStoreOptions;
 }
 
@@ -42,7 +42,7 @@ export interface WebServers {
 export async function startWebServers(deps: WebServerDeps, listeners: Partial<Record<string, ListenerConfig[]>>): Promise<WebServers> {
   const admin = buildWebAdmin(deps, deps.sessions ? { sessions: deps.sessions } : {});
   const user = buildWebUser(deps, deps.sessions ? { sessions: deps.sessions } : {});
-  if (deps.registerApi) await deps.registerApi(admin.app);
+  if (deps.api !== false) await registerApiRoutes(admin.app, { admin: deps.admin, engine: deps.engine });
   await admin.app.ready();
   await user.app.ready();
   const l = {

@@ -17,7 +17,7 @@ import { openFileStore } from '../../../settings/backends/files/index.js';
 import { Directory } from '../../../directory/directory.js';
 import { PasswordService } from '../../../auth/password-service.js';
 import { InProcessLockout } from '../../../auth/lockout.js';
-import { AuthEngine } from '../../../auth/engine.js';
+import { AuthEngine, type EngineDeps } from '../../../auth/engine.js';
 import { AdminService } from '../../../admin/service.js';
 import { DomainSecurityService } from '../../../admin/domain-security.js';
 import { TlsContextResolver, type DomainTlsConfig } from '../../../tls/context.js';
@@ -57,7 +57,7 @@ export interface Harness {
 export const L = (Port: number, TLS: ListenerConfig['TLS'], extra: Partial<ListenerConfig> = {}): ListenerConfig =>
   ({ Address: '127.0.0.1', Port, TLS, Grant: [], Deny: [], ProxyFrom: [], ClearTextLogin: 'tls-only', ...extra });
 
-export async function startHarness(opts: { sessions?: SessionStoreOptions; quiet?: boolean; userListener?: Partial<ListenerConfig> } = {}): Promise<Harness> {
+export async function startHarness(opts: { sessions?: SessionStoreOptions; quiet?: boolean; userListener?: Partial<ListenerConfig>; external?: EngineDeps['external'] } = {}): Promise<Harness> {
   if (opts.quiet !== false) configureLogging({ defaultLevel: 'failure' });
   const root = await mkdtemp(join(tmpdir(), 'mw-web-'));
   const dataDir = join(root, 'data');
@@ -65,7 +65,7 @@ export async function startHarness(opts: { sessions?: SessionStoreOptions; quiet
   const store = await openFileStore(dataDir);
   const directory = new Directory(store);
   const passwords = new PasswordService(directory);
-  const engine = new AuthEngine({ directory, lockout: new InProcessLockout(), passwords });
+  const engine = new AuthEngine({ directory, lockout: new InProcessLockout(), passwords, ...(opts.external ? { external: opts.external } : {}) });
   const admin = new AdminService(directory, passwords, engine);
   const security = new DomainSecurityService(admin, directory);
   const test = await makeTestCertificate(MAIN_DOMAIN);
