@@ -8,7 +8,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChannelBindingType, ScramAlgorithm } from '../mechanism.js';
 import { saslPrep, scramClientKeys, scramHashLength, scramNormalize } from '../../passwords/index.js';
 import { clientProof, serverSignature } from '../mechs/scram/crypto.js';
-import { decodeUtf8, encodeSaslname, parseServerFinal, parseServerFirst } from '../mechs/scram/messages.js';
+import { encodeSaslname, parseServerFinal, parseServerFirst } from '../mechs/scram/messages.js';
+import { decodeUtf8 } from '../text.js';
 import { SaslClientError, type SaslClientCredentials, type SaslClientMechanism, type SaslClientStart } from './index.js';
 
 /** Lowest iteration count we accept from a server. RFC 7677 section 4 asks for at least 4096; a

@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { malformed } from '../exchange.js';
+import { decodeUtf8 } from '../text.js';
 import type { CredentialValue, SaslExchange, SaslMechanism } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
@@ -14,7 +15,6 @@ export const APOP_MAX_IDENTITY = 512;
  *  octets; we allow long `name@domain` names, still far below the line limit). */
 export const APOP_MAX_ARGUMENT = APOP_MAX_IDENTITY + 1 + 32;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
 /** RFC 1939: the timestamp is a msg-id, `<` ... `>`, printable, no spaces. */
 const TIMESTAMP = /^<[\x21-\x7e]+>$/;
@@ -24,12 +24,8 @@ export type ApopParse = { ok: true; user: string; digest: Buffer; digestHex: str
 /** `name SP digest`: RFC 1939 separates the arguments by a single space; the name has none. */
 export function parseApopArgument(input: Buffer): ApopParse {
   if (input.length > APOP_MAX_ARGUMENT) return { ok: false, reason: 'argument too long' };
-  let text: string;
-  try {
-    text = utf8.decode(input);
-  } catch {
-    return { ok: false, reason: 'argument not UTF-8' };
-  }
+  const text = decodeUtf8(input);
+  if (text === null) return { ok: false, reason: 'argument not UTF-8' };
   const parts = text.split(' ');
   if (parts.length !== 2) return { ok: false, reason: 'expected "name digest"' };
   const [user = '', digestHex = ''] = parts;

@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { malformed, serverFirstExchange } from '../exchange.js';
+import { decodeUtf8 } from '../text.js';
 import type { CredentialValue, SaslExchange, SaslMechanism } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
@@ -16,7 +17,6 @@ export const CRAM_MD5_MAX_RESPONSE = CRAM_MD5_MAX_IDENTITY + 1 + 32;
  *  (a replayed response is only worthless if the challenge is new every time). */
 export const CRAM_MD5_RANDOM_BYTES = 16;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
 
 export function randomCramChallenge(serverName: string): string {
@@ -28,12 +28,8 @@ export type CramParse = { ok: true; user: string; digest: Buffer; digestHex: str
 /** `user SP digest`. The digest is the last field, so a user name may itself contain spaces. */
 export function parseCramResponse(input: Buffer): CramParse {
   if (input.length > CRAM_MD5_MAX_RESPONSE) return { ok: false, reason: 'response too long' };
-  let text: string;
-  try {
-    text = utf8.decode(input);
-  } catch {
-    return { ok: false, reason: 'response not UTF-8' };
-  }
+  const text = decodeUtf8(input);
+  if (text === null) return { ok: false, reason: 'response not UTF-8' };
   const sp = text.lastIndexOf(' ');
   if (sp < 0) return { ok: false, reason: 'missing space before digest' };
   const user = text.slice(0, sp);

@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { malformed, serverFirstExchange } from '../exchange.js';
+import { decodeUtf8 } from '../text.js';
 import type { CredentialValue, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** RFC 2831 §2.1.2: "The size of a digest-response MUST be less than 4096 bytes." */
@@ -159,22 +160,11 @@ export function passwordOctets(stored: Buffer, utf8Charset: boolean): Buffer {
   return stored;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function identityFrom(latin1Value: string, utf8Charset: boolean): string | null {
   const octets = Buffer.from(latin1Value, 'latin1');
   if (octets.length === 0 || octets.length > DIGEST_MAX_IDENTITY) return null;
-  let s: string;
-  if (utf8Charset) {
-    try {
-      s = utf8.decode(octets);
-    } catch {
-      return null;
-    }
-  } else {
-    s = latin1Value;
-  }
-  return /[\0-\x1f\x7f]/.test(s) ? null : s;
+  const s = utf8Charset ? decodeUtf8(octets) : latin1Value;
+  return s === null || /[\0-\x1f\x7f]/.test(s) ? null : s;
 }
 
 export type DigestResponseCheck =

@@ -4,6 +4,7 @@
  * response is the user name and the exchange goes straight to "Password:".
  */
 import { malformed } from '../exchange.js';
+import { decodeUtf8 } from '../text.js';
 import type { SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** Longest user name, in octets: `name@domain` with a 255-octet name and a 253-octet domain. */
@@ -14,19 +15,13 @@ export const LOGIN_MAX_PASSWORD = 1024;
 export const LOGIN_USERNAME_CHALLENGE = Buffer.from('Username:', 'ascii');
 export const LOGIN_PASSWORD_CHALLENGE = Buffer.from('Password:', 'ascii');
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** A user name must be UTF-8 text without NUL or line breaks (it ends up in logs and in
  *  the backend's LOGIN command); null plus a reason otherwise. */
 export function checkLoginName(b: Buffer): { ok: true; name: string } | { ok: false; reason: string } {
   if (b.length === 0) return { ok: false, reason: 'empty user name' };
   if (b.length > LOGIN_MAX_IDENTITY) return { ok: false, reason: 'user name too long' };
-  let name: string;
-  try {
-    name = utf8.decode(b);
-  } catch {
-    return { ok: false, reason: 'user name not UTF-8' };
-  }
+  const name = decodeUtf8(b);
+  if (name === null) return { ok: false, reason: 'user name not UTF-8' };
   if (/[\0\r\n]/.test(name)) return { ok: false, reason: 'control character in user name' };
   return { ok: true, name };
 }

@@ -7,6 +7,7 @@
  * Whether an account may act for another is decided in one place, the authentication engine.
  */
 import { malformed } from '../exchange.js';
+import { decodeUtf8 } from '../text.js';
 import type { AuthOutcome, SaslExchange, SaslMechanism, SaslStep } from '../mechanism.js';
 
 /** Longest authcid or authzid, in octets: `name@domain` with a 255-octet name (NAME_MAX_LENGTH)
@@ -17,17 +18,6 @@ export const PLAIN_MAX_IDENTITY = 512;
 export const PLAIN_MAX_PASSWORD = 1024;
 /** Whole message: the three fields and two separators. */
 export const PLAIN_MAX_MESSAGE = 2 * PLAIN_MAX_IDENTITY + PLAIN_MAX_PASSWORD + 2;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Strict UTF-8 (RFC 4616 §2: UTF-8 strings); null for invalid sequences. */
-function decodeUtf8(b: Buffer): string | null {
-  try {
-    return utf8.decode(b);
-  } catch {
-    return null;
-  }
-}
 
 export type PlainParse =
   | { ok: true; authzid: string; authcid: string; password: Buffer }
@@ -51,6 +41,7 @@ export function parsePlainMessage(msg: Buffer): PlainParse {
   if (password.length > PLAIN_MAX_PASSWORD) return { ok: false, reason: 'password too long' };
   const authzid = decodeUtf8(authzidBytes);
   const authcid = decodeUtf8(authcidBytes);
+  // RFC 4616 section 2: all three are UTF-8 strings.
   if (authzid === null || authcid === null || decodeUtf8(password) === null) return { ok: false, reason: 'not UTF-8' };
   return { ok: true, authzid, authcid, password: Buffer.from(password) };
 }

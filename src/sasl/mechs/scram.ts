@@ -25,9 +25,10 @@ import { clientFirstExchange, malformed as malformedStep, type Challenge, type F
 import type { ChannelBindingType, SaslContext, SaslMechanism, SaslStep, ScramAlgorithm } from '../mechanism.js';
 import { serverSignature, verifyClientProof } from './scram/crypto.js';
 import {
-  SCRAM_MAX_MESSAGE, decodeUtf8, parseClientFinal, parseClientFirst,
+  SCRAM_MAX_MESSAGE, parseClientFinal, parseClientFirst,
   type ClientFirst, type ScramErrorValue,
 } from './scram/messages.js';
+import { decodeUtf8 } from '../text.js';
 
 /** Bytes of randomness in the server's nonce part: 18 bytes (144 bits) is 24 base64 characters,
  *  far beyond guessing, as RFC 5802 section 5.1 asks of a nonce. */

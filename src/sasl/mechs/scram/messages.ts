@@ -37,18 +37,6 @@ export const SCRAM_MAX_NAME = 512;
 
 export const fail = (error: ScramErrorValue, detail: string): ScramParseError => ({ ok: false, error, detail });
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** RFC 5802 messages are UTF-8 text; an invalid sequence is `invalid-encoding`, never a U+FFFD
- *  that would make two different byte strings look the same. */
-export function decodeUtf8(data: Buffer): string | null {
-  try {
-    return utf8.decode(data);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * RFC 5802 `saslname`: 1*(value-safe-char / "=2C" / "=3D"), where value-safe-char is any UTF-8
  * character except NUL, "=" and ",". RFC 5802 section 5.1: a "=" not followed by "2C" or "3D" MUST
