@@ -8,6 +8,7 @@
  * it returns, in order. Calls are serialised internally, so a listener that delivers the next
  * line before the previous answer is written still sees commands handled one at a time.
  */
+import { bannerToken } from '../../backends/loop.js';
 import { logger, type Logger } from '../../core/log.js';
 import type { SaslContext } from '../../sasl/mechanism.js';
 import { BadCommandCounter } from '../common/bad-commands.js';
@@ -50,7 +51,8 @@ export class ImapSession implements ProtocolSession, ImapContext {
     return this.#serial(async () => {
       this.#hostname = safeHostname(await this.deps.hostname());
       const policy = await this.policy();
-      return [line(`* OK [CAPABILITY ${policy.capabilities.join(' ')}] ${this.#hostname} Mailward ready`)];
+      // The banner token lets a backend connector recognise a greeting of ours: a relay loop (B1).
+      return [line(`* OK [CAPABILITY ${policy.capabilities.join(' ')}] ${this.#hostname} Mailward ready ${bannerToken()}`)];
     }, () => [line('* BYE [UNAVAILABLE] Server temporarily unavailable'), { type: 'close', reason: 'greeting failed' }]);
   }
 

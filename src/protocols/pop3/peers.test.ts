@@ -69,7 +69,7 @@ test('A8, T1: poplib sees no USER before STLS and is refused; after STLS USER/PA
 test('A4: poplib APOP in clear with the greeting timestamp; a wrong password gives [AUTH]', async () => {
   const r = await poplib('clear', 'out["apop"] = s(M.apop("clara", "clara-pass"))\nout["quit"] = s(M.quit())');
   assert.equal(r.error, undefined, JSON.stringify(r));
-  assert.match(String(r.welcome), /^\+OK mail\.example\.com Mailward ready <[0-9a-f]+\.\d+@mail\.example\.com>$/);
+  assert.match(String(r.welcome), /^\+OK mail\.example\.com Mailward ready mw-[0-9a-f]{12} <[0-9a-f]+\.\d+@mail\.example\.com>$/);
   assert.equal(r.apop, '+OK Logged in');
   const bad = await poplib('clear', 'M.apop("clara", "wrong")');
   assert.equal(bad.error, '-ERR [AUTH] Authentication failed');

@@ -42,11 +42,11 @@ test('A4: the greeting carries a fresh APOP timestamp when APOP can be used, and
   try {
     const a = await open(f);
     const b = await open(f);
-    assert.match(a.greeting, new RegExp(`^\\+OK ${HOST} Mailward ready <[0-9a-f]{16}\\.\\d+@${HOST}>\\r\\n$`));
+    assert.match(a.greeting, new RegExp(`^\\+OK ${HOST} Mailward ready mw-[0-9a-f]{12} <[0-9a-f]{16}\\.\\d+@${HOST}>\\r\\n$`));
     assert.notEqual(a.s.timestamp, b.s.timestamp, 'unique per greeting');
     await f.setServer({ AdvertiseSecureSASL: 'NO' });
     const c = await open(f);
-    assert.equal(c.greeting, `+OK ${HOST} Mailward ready\r\n`);
+    assert.match(c.greeting, new RegExp(`^\\+OK ${HOST} Mailward ready mw-[0-9a-f]{12}\\r\\n$`));
     assert.equal(c.s.timestamp, undefined);
     assert.equal(written(await c.send(`APOP clara ${'0'.repeat(32)}`)), '-ERR Unsupported authentication mechanism\r\n');
   } finally { await f.done(); }

@@ -6,6 +6,7 @@
  *
  * The session does no I/O and serialises its events, as the IMAP one does.
  */
+import { bannerToken } from '../../backends/loop.js';
 import { randomBytes } from 'node:crypto';
 import { logger, type Logger } from '../../core/log.js';
 import { mayOfferApop } from '../../sasl/advertise.js';
@@ -60,7 +61,8 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
       this.hostname = safeHostname(await this.deps.hostname());
       const settings = await this.deps.serverSettings();
       if (mayOfferApop(advertiseInput(this.info, settings))) this.#timestamp = apopTimestamp(this.hostname);
-      return [line(`+OK ${this.hostname} Mailward ready${this.#timestamp ? ` ${this.#timestamp}` : ''}`)];
+      // The banner token lets a backend connector recognise a greeting of ours: a relay loop (B1).
+      return [line(`+OK ${this.hostname} Mailward ready ${bannerToken()}${this.#timestamp ? ` ${this.#timestamp}` : ''}`)];
     }, () => [line('-ERR [SYS/TEMP] Server temporarily unavailable'), { type: 'close', reason: 'greeting failed' }]);
   }
 
