@@ -32,6 +32,12 @@ export const LOGIN_MESSAGES: Record<Exclude<AuthOutcome['status'], 'ok'> | 'clea
   malformed: 'Enter your account name and password.',
 };
 
+/** How a failed attempt reads in the account's login history (shown to its owner). */
+const HISTORY_DETAIL: Record<Exclude<AuthOutcome['status'], 'ok'>, string> = {
+  'bad-credentials': 'wrong password', unknown: 'wrong password', locked: 'account suspended', disabled: 'web access disabled',
+  'secure-method-required': 'needed a secure connection', 'not-client-address': 'address not allowed', 'temporary-failure': 'server busy',
+};
+
 export async function webLogin(o: {
   engine: AuthEngine; conn: ConnInfo; login: string; password: string; history: LoginHistory; via: string;
   /** Called only for names that resolve to an account, to record the attempt in its history. */
@@ -54,7 +60,7 @@ export async function webLogin(o: {
   if (who) {
     o.history.record(who.domain, who.account, {
       at: Date.now(), client: o.conn.client, via: o.via, ok: outcome.status === 'ok',
-      detail: outcome.status === 'ok' ? `${outcome.source} password` : outcome.status,
+      detail: outcome.status === 'ok' ? `${outcome.source} password` : HISTORY_DETAIL[outcome.status],
     });
   }
   if (outcome.status === 'ok') return { ok: true, outcome };

@@ -91,10 +91,13 @@ pre { background: #f1f3f7; border: 1px solid var(--line); border-radius: 5px; pa
 .login-box button { width: 100%; margin-top: 1.4rem; padding: .6rem; }
 .login-box .foot { margin-top: 1.2rem; font-size: .85rem; color: var(--muted); text-align: center; }
 table.listeners td { padding: .4rem .3rem; }
-table.listeners input[type=text] { width: 9rem; }
+table.listeners input[type=text] { width: 8rem; }
 table.listeners input[type=number] { width: 5.5rem; }
-table.listeners textarea { width: 10.5rem; min-height: 2.4rem; height: 2.4rem; font-size: .8rem; }
+table.listeners textarea { width: 8.5rem; min-height: 2.4rem; height: 2.4rem; font-size: .8rem; }
 main.user { margin: 0 auto; }
+.card .grid2 + dl.facts { margin-top: 1rem; }
+.card h3 { font-size: .95rem; margin: 1rem 0 .5rem; }
+label.check { white-space: nowrap; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1.2rem; }
 @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } nav.side { display: none; } }
 `;
