@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { logger } from '../../core/log.js';
 import { Form, FORM_MAX_BYTES } from './form.js';
 import { STYLE_CSS } from './style.js';
+import { html, type SafeHtml } from './html.js';
+import { plainFrame } from './layout.js';
 
 const log = logger('HTTP');
 
@@ -73,8 +75,21 @@ export function createWebApp(): WebApp {
     reply.header('Cache-Control', 'max-age=3600');
     reply.type('text/css; charset=utf-8').send(STYLE_CSS);
   });
+  // Fastify's own error and not-found answers are JSON with its messages; ours are short pages
+  // that say nothing about the internals (the details go to the log).
+  app.setErrorHandler(async (err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) logRequestError(req, err);
+    const text = status === 413 ? 'The request is too large.' : status === 500 ? 'Something went wrong; the error was logged.' : 'The request could not be understood.';
+    return sendHtml(reply, status, errorPage(status, text));
+  });
+  app.setNotFoundHandler(async (_req, reply) => sendHtml(reply, 404, errorPage(404, 'There is no such page.')));
   if (!httpServer) throw new Error('fastify did not call serverFactory'); // a bug
   return { app, http: httpServer };
+}
+
+function errorPage(status: number, text: string): SafeHtml {
+  return plainFrame(`Error ${status}`, html`<div class="login-box"><h1>${status === 404 ? 'Not found' : 'Error'}</h1><p>${text}</p><p><a href="/">Start page</a></p></div>`);
 }
 
 export function sendHtml(reply: FastifyReply, status: number, page: { value: string }): FastifyReply {

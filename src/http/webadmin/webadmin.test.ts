@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
 import { startHarness, WebClient, L, proxiedTls, type Harness, type Response } from '../common/testing/harness.js';
 import { CONTENT_SECURITY_POLICY } from '../common/app.js';
 
@@ -308,5 +309,35 @@ test('R5, W1: a delegated domain administrator reaches its domain and nothing el
     // Taking the right away ends the session at the next request.
     await c.post('/domains/corp.test/accounts/boss/rights', {});
     assert.equal((await boss.get('/domains/corp.test')).status, 303);
+  } finally { await h.close(); }
+});
+
+test('W1, A8, N4: clear listeners take a password only from the server itself unless they allow clear text; error pages say nothing internal', async () => {
+  const h = await startHarness();
+  try {
+    await h.web.apply({ HTTPA: [...h.listeners.HTTPA, L(0, 'clear', { ProxyFrom: ['127.0.0.1'] })], HTTPU: h.listeners.HTTPU });
+    const port = h.web.addresses('HTTPA')[2]?.port ?? 0;
+    const viaProxy = (client: string) => new WebClient(`http://127.0.0.1:${port}`, {
+      // PROXY header and the first HTTP bytes may arrive in one segment: the bytes after the
+      // header must reach the HTTP parser.
+      createConnection: (_o, done) => {
+        const s = netConnect(port, '127.0.0.1', () => s.write(`PROXY TCP4 ${client} 127.0.0.1 40000 ${port}\r\n`, () => done(null, s)));
+        s.on('error', (e) => done(e));
+        return undefined;
+      },
+    });
+    let r = await viaProxy('192.0.2.9').login('/login', 'postmaster', h.postmasterPassword);
+    assert.equal(r.status, 403);
+    assert.match(flash(r), /not accepted over this unencrypted connection/);
+    r = await viaProxy('127.0.0.1').login('/login', 'postmaster', h.postmasterPassword);
+    assert.equal(r.status, 303, 'from the server itself');
+    const c = await postmaster(h);
+    r = await c.get('/no/such/page');
+    assert.equal(r.status, 404);
+    assert.match(String(r.headers['content-type']), /text\/html/);
+    assert.match(r.body, /no such page/);
+    r = await c.send('POST', '/domains', `_csrf=${c.csrf}&name=${'a'.repeat(1024 * 1024 + 10)}`);
+    assert.equal(r.status, 413);
+    assert.doesNotMatch(r.body, /FST_|stack|at /, 'no framework internals');
   } finally { await h.close(); }
 });

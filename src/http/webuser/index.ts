@@ -116,7 +116,15 @@ ${logins.map((l) => html`<tr><td>${new Date(l.at).toISOString().replace('T', ' '
     const conn = connectionOf(req.raw);
     if (!conn) return reply.code(500).send();
     const s = current(req, conn);
-    return s ? home(reply, s) : loginPage(req, reply, conn, 200, null);
+    if (!s) return loginPage(req, reply, conn, 200, null);
+    try {
+      return await home(reply, s);
+    } catch (e) {
+      // The account was deleted or renamed while logged in: its session ends with it.
+      if (!isMailwardError(e, 'directory.notFound')) throw e;
+      sessions.destroy(s.id);
+      return loginPage(req, reply, conn, 200, null);
+    }
   });
 
   app.get('/login', async (_req, reply) => seeOther(reply, '/'));

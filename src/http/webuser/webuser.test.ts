@@ -160,3 +160,17 @@ test('P5: after logging in with the External password, the user sets the own pas
     assert.equal(r.status, 303);
   } finally { await h.close(); }
 });
+
+test('W2: a session whose account was deleted ends; unknown pages are plain 404 pages', async () => {
+  const h = await startHarness();
+  try {
+    await withDomains(h);
+    const c = new WebClient(h.userUrl, { host: 'corp.test' });
+    assert.equal((await c.login('/login', 'alice', 'alice-password-1')).status, 303);
+    await h.admin.deleteAccount(local, 'alice@corp.test');
+    const r = await c.get('/');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /name="password"/, 'back to the login page');
+    assert.equal((await c.get('/nothing')).status, 404);
+  } finally { await h.close(); }
+});
