@@ -6,8 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireTool, run } from '../../tls/test/tools.js';
 import { ImapSession } from './session.js';
-import { fixture, type Fixture } from './testing/fixture.js';
-import { startFront, type Front } from './testing/front.js';
+import { fixture, type Fixture } from '../common/testing/fixture.js';
+import { startFront, type Front } from '../common/testing/front.js';
 
 let f: Fixture;
 let front: Front;

@@ -5,8 +5,9 @@
  * CAPABILITY, AUTHENTICATE and LOGIN all read this one answer, so what is advertised and what is
  * accepted cannot drift apart.
  */
-import { advertisedMechanisms, mayAdvertiseClearText, type AdvertiseInput } from '../../sasl/advertise.js';
+import { advertisedMechanisms, mayAdvertiseClearText } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
+import { advertiseInput } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
 
 export interface ImapPolicy {
@@ -18,18 +19,6 @@ export interface ImapPolicy {
   /** STARTTLS can be used now. */
   startTls: boolean;
   capabilities: string[];
-}
-
-export function advertiseInput(info: ConnectionInfo, settings: ServerSettings): AdvertiseInput {
-  const bindings = info.tls?.channelBindings ?? {};
-  return {
-    advertiseSecure: settings.AdvertiseSecureSASL,
-    advertiseMSN: settings.AdvertiseMSN,
-    advertiseNTLM: settings.AdvertiseNTLM,
-    clearTextAllowed: info.clearTextLogin,
-    linkSecure: info.secure,
-    channelBindingAvailable: info.secure && Object.values(bindings).some((b) => b !== undefined && b.length > 0),
-  };
 }
 
 export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): ImapPolicy {
@@ -45,10 +34,4 @@ export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): Imap
   if (!clearText) capabilities.push('LOGINDISABLED');
   for (const m of mechanisms) capabilities.push(`AUTH=${m}`);
   return { settings, mechanisms, clearText, startTls, capabilities };
-}
-
-/** Host names go into greetings: anything but a plain DNS name is replaced, so a bad setting
- *  cannot inject text into the protocol (shared with POP3). */
-export function safeHostname(name: string): string {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(name) ? name : 'localhost';
 }

@@ -9,7 +9,7 @@ import { dict } from '../../settings/format/types.js';
 import type { Effect } from '../common/session.js';
 import { IMAP_MAX_LITERAL } from './limits.js';
 import { ImapSession } from './session.js';
-import { b64, connectionInfo, effectProblem, fixture, makeSecure } from './testing/fixture.js';
+import { b64, connectionInfo, effectProblem, fixture, makeSecure } from '../common/testing/fixture.js';
 
 type Input =
   | { kind: 'line'; data: Buffer }

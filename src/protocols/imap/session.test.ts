@@ -11,7 +11,7 @@ import { BAD_COMMAND_LIMIT } from '../common/bad-commands.js';
 import { IMAP_MAX_LITERAL } from './limits.js';
 import { loginReply, type LoginResult } from './replies.js';
 import { ImapSession } from './session.js';
-import { HOST, b64, connectionInfo, effectProblem, fixture, kinds, makeSecure, written, type Fixture } from './testing/fixture.js';
+import { HOST, b64, connectionInfo, effectProblem, fixture, kinds, makeSecure, written, type Fixture } from '../common/testing/fixture.js';
 
 type Info = ReturnType<typeof connectionInfo>;
 

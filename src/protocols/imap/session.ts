@@ -11,15 +11,16 @@
 import { bannerToken } from '../../backends/loop.js';
 import { logger, type Logger } from '../../core/log.js';
 import type { SaslContext } from '../../sasl/mechanism.js';
+import { safeHostname } from '../common/advertise.js';
 import { BadCommandCounter } from '../common/bad-commands.js';
 import type { ProtocolDeps } from '../common/deps.js';
+import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from '../common/login-flow.js';
 import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
 import { continueAuthenticate } from './commands/authenticate.js';
 import { IMAP_COMMANDS } from './commands/index.js';
 import type { ImapContext, RunResult } from './commands/types.js';
 import { IMAP_BACKEND_TIMEOUT_MS } from './limits.js';
-import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from './login-flow.js';
-import { imapPolicy, safeHostname, type ImapPolicy } from './policy.js';
+import { imapPolicy, type ImapPolicy } from './policy.js';
 import { line, loginReply } from './replies.js';
 import type { ImapState } from './state.js';
 import { feedLine, feedLiteral, type AssembleResult } from './syntax.js';

@@ -4,7 +4,7 @@
  * command.
  */
 import type { SaslSession } from '../../sasl/driver.js';
-import type { PasswordCapture } from './login-flow.js';
+import type { PasswordCapture } from '../common/login-flow.js';
 import type { PendingCommand } from './syntax.js';
 
 export type ImapState =

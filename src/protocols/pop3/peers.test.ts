@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireTool, run } from '../../tls/test/tools.js';
-import { fixture, type Fixture } from '../imap/testing/fixture.js';
-import { startFront, type Front } from '../imap/testing/front.js';
+import { fixture, type Fixture } from '../common/testing/fixture.js';
+import { startFront, type Front } from '../common/testing/front.js';
 import { Pop3Session } from './session.js';
 
 let f: Fixture;

@@ -5,8 +5,8 @@
  */
 import { advertisedMechanisms, mayAdvertiseClearText, mayOfferApop } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
+import { advertiseInput } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
-import { advertiseInput } from '../imap/policy.js';
 
 export interface Pop3Policy {
   settings: ServerSettings;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dict } from '../../settings/format/types.js';
 import type { Effect } from '../common/session.js';
-import { b64, connectionInfo, effectProblem, fixture, makeSecure } from '../imap/testing/fixture.js';
+import { b64, connectionInfo, effectProblem, fixture, makeSecure } from '../common/testing/fixture.js';
 import { Pop3Session } from './session.js';
 
 type Input = { kind: 'line'; data: Buffer } | { kind: 'too-long' } | { kind: 'tls' } | { kind: 'idle' } | { kind: 'literal' };

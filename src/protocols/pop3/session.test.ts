@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { dict } from '../../settings/format/types.js';
 import type { Effect } from '../common/session.js';
-import { HOST, b64, connectionInfo, effectProblem, fixture, kinds, makeSecure, written, type Fixture } from '../imap/testing/fixture.js';
+import { HOST, b64, connectionInfo, effectProblem, fixture, kinds, makeSecure, written, type Fixture } from '../common/testing/fixture.js';
 import { BAD_COMMAND_LIMIT } from '../common/bad-commands.js';
 import { pop3LoginReply, type Pop3LoginResult } from './replies.js';
 import { Pop3Session } from './session.js';

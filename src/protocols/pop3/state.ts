@@ -3,7 +3,7 @@
  * differs): a USER name exists only between USER and PASS, and a SASL exchange only inside AUTH.
  */
 import type { SaslSession } from '../../sasl/driver.js';
-import type { PasswordCapture } from '../imap/login-flow.js';
+import type { PasswordCapture } from '../common/login-flow.js';
 
 export type Pop3State =
   /** Waiting for a command. */

@@ -6,7 +6,7 @@
 import { SaslSession, type SaslReply } from '../../../sasl/driver.js';
 import { getMechanism } from '../../../sasl/registry.js';
 import type { Effect } from '../../common/session.js';
-import { PasswordCapture } from '../login-flow.js';
+import { PasswordCapture } from '../../common/login-flow.js';
 import { line, loginReply } from '../replies.js';
 import type { ImapState } from '../state.js';
 import type { ImapCommand, ImapContext } from './types.js';

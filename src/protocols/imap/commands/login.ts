@@ -5,7 +5,7 @@
  */
 import { PASSWORD_MAX_BYTES } from '../../../passwords/limits.js';
 import { PLAIN_MAX_IDENTITY } from '../../../sasl/mechs/plain.js';
-import { PasswordCapture } from '../login-flow.js';
+import { PasswordCapture } from '../../common/login-flow.js';
 import { loginReply } from '../replies.js';
 import { astring, decodeUtf8 } from '../syntax.js';
 import type { ImapCommand } from './types.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../../../core/log.js';
 import type { SaslContext } from '../../../sasl/mechanism.js';
 import type { ProtocolDeps } from '../../common/deps.js';
 import type { ConnectionInfo, Effect } from '../../common/session.js';
-import type { OkOutcome, PasswordCapture } from '../login-flow.js';
+import type { OkOutcome, PasswordCapture } from '../../common/login-flow.js';
 import type { ImapPolicy } from '../policy.js';
 import type { ImapState, ImapStateKind } from '../state.js';
 import type { Token } from '../syntax.js';

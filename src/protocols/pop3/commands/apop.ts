@@ -4,7 +4,7 @@
  * rest (A9: a one-way stored password fails cleanly).
  */
 import { authenticateApop } from '../../../sasl/driver.js';
-import { PasswordCapture } from '../../imap/login-flow.js';
+import { PasswordCapture } from '../../common/login-flow.js';
 import { pop3LoginReply } from '../replies.js';
 import { decodeUtf8 } from '../syntax.js';
 import { AUTHORIZATION, type Pop3Command } from './types.js';

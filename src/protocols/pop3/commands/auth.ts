@@ -6,7 +6,7 @@
 import { SaslSession, type SaslReply } from '../../../sasl/driver.js';
 import { getMechanism } from '../../../sasl/registry.js';
 import type { Effect } from '../../common/session.js';
-import { PasswordCapture } from '../../imap/login-flow.js';
+import { PasswordCapture } from '../../common/login-flow.js';
 import { line, pop3LoginReply } from '../replies.js';
 import type { Pop3State } from '../state.js';
 import { printableArgs } from '../syntax.js';

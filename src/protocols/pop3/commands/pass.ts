@@ -3,7 +3,7 @@
  * every account rule (N2, H2, A7, H1); a failure returns to the start of AUTHORIZATION.
  */
 import { PASSWORD_MAX_BYTES } from '../../../passwords/limits.js';
-import { PasswordCapture } from '../../imap/login-flow.js';
+import { PasswordCapture } from '../../common/login-flow.js';
 import { pop3LoginReply } from '../replies.js';
 import type { Pop3Command } from './types.js';
 

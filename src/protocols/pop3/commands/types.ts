@@ -6,7 +6,7 @@ import type { Logger } from '../../../core/log.js';
 import type { SaslContext } from '../../../sasl/mechanism.js';
 import type { ProtocolDeps } from '../../common/deps.js';
 import type { ConnectionInfo, Effect } from '../../common/session.js';
-import type { OkOutcome, PasswordCapture } from '../../imap/login-flow.js';
+import type { OkOutcome, PasswordCapture } from '../../common/login-flow.js';
 import type { Pop3Policy } from '../policy.js';
 import type { Pop3State, Pop3StateKind } from '../state.js';
 import type { Pop3Line } from '../syntax.js';

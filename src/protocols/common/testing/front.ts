@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { ListenerConfig } from '../../../settings/schema.js';
 import { TlsContextResolver } from '../../../tls/context.js';
 import { makeTestCertificate } from '../../../tls/test-certificate.js';
-import { ListenerSet } from '../../common/listener.js';
-import type { ServiceName, SessionFactory } from '../../common/session.js';
+import { ListenerSet } from '../listener.js';
+import type { ServiceName, SessionFactory } from '../session.js';
 
 export interface Front {
   /** STARTTLS, ClearTextLogin tls-only. */

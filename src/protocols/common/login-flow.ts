@@ -1,13 +1,13 @@
 /**
  * What happens once the engine says yes, shared by every login command of IMAP and POP3: log in
  * to the backend (B1) and either hand the connection over or report why not (B2), never a fake
- * session. (Protocol-neutral: it would sit in protocols/common/, which another helper owns.)
+ * session.
  */
 import type { Logger } from '../../core/log.js';
 import type { BackendResult, BackendService } from '../../backends/connector.js';
 import type { AuthOutcome, CredentialPort } from '../../sasl/mechanism.js';
-import type { ProtocolDeps } from '../common/deps.js';
-import type { ConnectionInfo } from '../common/session.js';
+import type { ProtocolDeps } from './deps.js';
+import type { ConnectionInfo } from './session.js';
 
 export type OkOutcome = Extract<AuthOutcome, { status: 'ok' }>;
 

@@ -2,7 +2,6 @@
  * Test fixture for the IMAP and POP3 sessions: a real AuthEngine over a temporary file store (the
  * approach of src/auth/engine.test.ts, trimmed to the accounts the protocols need), a recording
  * BackendConnector that can answer each way, and helpers to read effects as transcripts.
- * (Protocol-neutral: it would sit in protocols/common/testing/, which another helper owns.)
  */
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,8 +15,8 @@ import type { BackendConnector, BackendRequest, BackendResult } from '../../../b
 import { Directory, type SettingsChange } from '../../../directory/directory.js';
 import { openFileStore } from '../../../settings/backends/files/index.js';
 import { dict, type CgDict } from '../../../settings/format/types.js';
-import type { ProtocolDeps } from '../../common/deps.js';
-import type { ConnectionInfo, Effect, ServiceName } from '../../common/session.js';
+import type { ProtocolDeps } from '../deps.js';
+import type { ConnectionInfo, Effect, ServiceName } from '../session.js';
 
 export const HOST = 'mail.example.com';
 
