@@ -68,11 +68,13 @@ export function registerServerPages(app: FastifyInstance, deps: WebAdminDeps, se
       const stored = await deps.admin.getServerSettings(c.actor);
       const eff = await deps.admin.getServerEffectiveSettings(c.actor);
       const rev = await revisionOf(c, { kind: 'server' });
+      // Only a cue for the reader: the service refuses a change from an account without the right.
+      const readOnly = !c.rights.has('ServerSettings');
       const cards = gp.groups.map((g) => html`<div class="card"><h2>${g}</h2>${settingsTable({
-        schema: SERVER_SETTINGS, keys: keysOf(SERVER_SETTINGS, [g]), stored, effective: eff, inherit: 'default', submitted: submitted ?? null, sourceNames: OBJECT_SOURCES,
+        schema: SERVER_SETTINGS, keys: keysOf(SERVER_SETTINGS, [g]), stored, effective: eff, inherit: 'default', submitted: submitted ?? null, sourceNames: OBJECT_SOURCES, readOnly,
       })}</div>`);
       return renderPage(c, { title: gp.title, flash: flash ?? null, body: html`<div class="crumbs">Settings</div><h1>${gp.title}</h1><p class="lead">${gp.lead}</p>
-<form method="post" action="${path}">${csrfField(c)}${revField(rev)}${cards}<div class="actions"><button type="submit">Save</button></div></form>` });
+<form method="post" action="${path}">${csrfField(c)}${revField(rev)}${cards}${readOnly ? html`<p class="muted">Read only: changing server settings needs the right Can Modify Server Settings.</p>` : html`<div class="actions"><button type="submit">Save</button></div>`}</form>` });
     };
     app.get(path, page((c) => render(c)));
     app.post(path, page(async (c) => {
