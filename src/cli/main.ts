@@ -1,7 +1,8 @@
 /**
  * The `mailward` command. Offline, it opens the data directory itself (refused while a server
  * holds the directory lock); every operation goes through the AdminService, the same service the
- * CLI/API and the web admin call, so a later remote mode only swaps the transport.
+ * CLI/API and the web admin call. With --server URL, the same subcommands call a running server's
+ * JSON API instead (remote.ts): only the transport changes.
  */
 import { MailwardError, isMailwardError } from '../core/errors.js';
 import { parse, serialize } from '../settings/format/index.js';
@@ -15,6 +16,7 @@ import { configurationReference } from '../settings/reference.js';
 import { ACCOUNT_SETTINGS, DOMAIN_SETTINGS, SERVER_SETTINGS, type SchemaTable } from '../settings/schema.js';
 import { configureLogging, LOG_LEVELS, type LogLevel } from '../core/log.js';
 import { readPasswordFromStdin } from './prompt.js';
+import { REMOTE_OPTIONS, openRemoteAdmin, remoteTarget, type AdminCalls } from './remote.js';
 
 const settingsOptions = {
   set: { type: 'string', multiple: true },
@@ -48,7 +50,16 @@ const SPECS: CommandSpec[] = [
   { path: ['account', 'verify-password'], usage: 'account verify-password NAME@DOMAIN', summary: 'Check a password read from standard input; exit 0 when it matches, 1 when not.', args: [1, 1] },
   { path: ['account', 'rights'], usage: 'account rights NAME@DOMAIN [RIGHT...] [--set-rights]', summary: 'Show access rights, or replace them with --set-rights (Master, UserAccounts, ServerSettings, Monitor, DomainAdmin).', options: { 'set-rights': { type: 'boolean', default: false } }, args: [1, 10] },
   { path: ['settings-reference'], usage: 'settings-reference', summary: 'Print the configuration reference (every setting, its form and default) as Markdown.' },
+  { path: ['api-reference'], usage: 'api-reference [--openapi]', summary: 'Print the CLI/API command reference as Markdown (docs/api.md), or with --openapi its OpenAPI document (docs/openapi.json).', options: { openapi: { type: 'boolean', default: false } } },
 ];
+
+/** Commands that work on a running server through its API with --server URL --user NAME (remote.ts). */
+const OFFLINE_ONLY = ['init', 'start', 'settings-reference', 'api-reference'];
+for (const s of SPECS) {
+  if (OFFLINE_ONLY.includes(s.path[0] ?? '')) continue;
+  s.options = { ...s.options, ...REMOTE_OPTIONS };
+  s.usage += ' [--server URL --user NAME [--ca FILE]]';
+}
 
 const LOCAL = { kind: 'local' } as const;
 
@@ -107,6 +118,16 @@ async function withServices<T>(p: Parsed, fn: (s: Services) => Promise<T>): Prom
   try { return await fn(s); } finally { await s.close(); }
 }
 
+/** The AdminService offline, or the running server's API with --server (remote.ts). */
+async function withAdmin<T>(p: Parsed, fn: (admin: AdminCalls) => Promise<T>): Promise<T> {
+  const remote = remoteTarget(p.values);
+  if (!remote) return withServices(p, ({ admin }) => fn(admin));
+  // These read an account's password from standard input: the admin password comes from the environment.
+  const cmd = p.spec.path.join(' ');
+  const stdinTaken = cmd === 'account set-password' || cmd === 'account verify-password' || (cmd === 'account create' && p.values['password-stdin'] === true);
+  return fn(await openRemoteAdmin(remote, stdinTaken));
+}
+
 async function run(p: Parsed): Promise<number> {
   const cmd = p.spec.path.join(' ');
   const [a0, a1] = p.positionals;
@@ -130,8 +151,14 @@ async function run(p: Parsed): Promise<number> {
     case 'settings-reference':
       process.stdout.write(configurationReference());
       return 0;
+    case 'api-reference': {
+      // Loaded only here: it pulls in the whole command table and the protocol constants.
+      const ref = await import('../http/api/reference.js');
+      process.stdout.write(p.values.openapi ? ref.openApiJson() : ref.apiReference());
+      return 0;
+    }
   }
-  return withServices(p, async ({ admin }) => {
+  return withAdmin(p, async (admin) => {
     switch (cmd) {
       case 'server show': out(p, await admin.getServerSettings(LOCAL)); break;
       case 'server effective': effective(p, await admin.getServerEffectiveSettings(LOCAL), SERVER_SETTINGS); break;
