@@ -353,9 +353,12 @@ export class TlsContextResolver {
    * callers that wrap sockets themselves; `accept` is this plus the ClientHello read, the timeout
    * and logging. `onSelect` learns the SNI decision.
    */
-  socketOptions(localAddress: string | undefined, opts: { generation?: TicketKeyGeneration; onSelect?: (s: Selection, servername: string) => void } = {}): TLSSocketOptions {
+  socketOptions(localAddress: string | undefined, opts: { generation?: TicketKeyGeneration; servername?: string; onSelect?: (s: Selection, servername: string) => void } = {}): TLSSocketOptions {
     const gen = opts.generation ?? this.sessions.current;
-    const initial = this.#select(undefined, localAddress, gen);
+    // Start from the context of the name the ClientHello asked for, when we read it: OpenSSL picks
+    // the certificate type (RSA or ECDSA) before SNICallback can switch contexts, so a domain with
+    // an RSA key reached from an ECDSA default would otherwise be served the default's certificate.
+    const initial = this.#select(opts.servername, localAddress, gen);
     return {
       isServer: true,
       server: this.sessions.host,
@@ -393,9 +396,11 @@ export class TlsContextResolver {
     const usePrevious = hello.info.status === 'ok' && hello.info.ticketKeyName !== undefined && prev !== undefined && hello.info.ticketKeyName.equals(prev.name);
     const gen = usePrevious && prev ? prev : this.sessions.current;
     const helloName = hello.info.status === 'ok' ? hello.info.serverName : undefined;
-    let decision = this.#select(undefined, localAddress, gen);
+    let decision = this.#select(helloName, localAddress, gen);
     let servername: string | undefined;
-    const tlsSocket = new TLSSocket(socket, this.socketOptions(localAddress, { generation: gen, onSelect: (s, name) => { decision = s; servername = name; } }));
+    const tlsSocket = new TLSSocket(socket, this.socketOptions(localAddress, {
+      generation: gen, ...(helloName ? { servername: helloName } : {}), onSelect: (s, name) => { decision = s; servername = name; },
+    }));
     return new Promise<AcceptResult>((resolve) => {
       let settled = false;
       const finish = (r: AcceptResult): void => {
