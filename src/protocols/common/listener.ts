@@ -194,7 +194,10 @@ export class ProtocolListener {
       };
       this.server.once('error', onError);
       this.server.once('listening', onListening);
-      this.server.listen({ host: this.config.Address, port: this.config.Port, exclusive: true });
+      // Not exclusive: in the multi-core mode (src/cluster.ts) every worker's listener for an
+      // address and port shares one listening socket, which the kernel's accept() spreads over
+      // the workers. Outside a cluster worker the flag changes nothing.
+      this.server.listen({ host: this.config.Address, port: this.config.Port, exclusive: false });
     });
   }
 
