@@ -13,6 +13,7 @@
  * RFC 9051 ask for CRLF, but refusing LF helps no one and the session sees the same line). The
  * CR before the LF is removed; a CR anywhere else stays in the line for the session to judge.
  */
+import { SASL_MAX_LINE_LENGTH } from '../../sasl/driver.js';
 import type { ReadMode, ServiceName } from './session.js';
 
 export interface InputLimits {
@@ -22,11 +23,23 @@ export interface InputLimits {
   maxLiteralBytes: number;
 }
 
+/** What may stand before a SASL response on one command line. The longest is IMAP's
+ *  `<tag> AUTHENTICATE <mechanism> ` with a 128-octet tag (IMAP_MAX_TAG_LENGTH), a 20-character
+ *  mechanism name (RFC 4422 §3.1) and three spaces: 163 octets; POP3 and SMTP `AUTH <mechanism> `
+ *  need less. 256 covers them all with margin (a test checks the IMAP sum). */
+export const SASL_COMMAND_ROOM = 256;
+
+/** A command line that carries the largest SASL response the SASL driver accepts
+ *  (SASL_MAX_LINE_LENGTH, RFC 4959 SASL-IR / RFC 4954 / RFC 5034 initial responses): the line
+ *  reader must never cut what the driver would take, so an over-long response is refused by the
+ *  driver, as a SASL failure the client can read, not by hanging up on a line too long. */
+export const SASL_COMMAND_LINE_BYTES = SASL_MAX_LINE_LENGTH + SASL_COMMAND_ROOM;
+
 /** IMAP before authentication: a tag, a command and short arguments, or one SASL response line.
- *  RFC 7162 §4 asks servers to accept at least 8192 octets; twice that leaves room for the
- *  largest SASL responses we handle (NTLM Type 3 with NTLMv2 target info, SCRAM with channel
- *  binding data) while a pending connection costs at most 16 KiB. */
-export const IMAP_MAX_LINE_BYTES = 16 * 1024;
+ *  RFC 7162 §4 asks servers to accept at least 8192 octets; an AUTHENTICATE with the largest
+ *  SASL-IR the driver accepts needs more, and that sets the limit (16 KiB and a little), which
+ *  is also what a pending connection can make us hold for one line. */
+export const IMAP_MAX_LINE_BYTES = SASL_COMMAND_LINE_BYTES;
 
 /** IMAP literals before authentication carry a user name or a password (LOGIN, RFC 9051 §4.3):
  *  the password module refuses anything over 1 KiB anyway; 8 KiB leaves room for long
@@ -35,12 +48,13 @@ export const IMAP_MAX_LINE_BYTES = 16 * 1024;
 export const IMAP_MAX_LITERAL_BYTES = 8 * 1024;
 
 /** SMTP: RFC 5321 §4.5.3.1.4 sets 512 octets for command lines, and RFC 4954 §4 lets AUTH and its
- *  SASL response lines grow to 12288 octets. */
-export const SMTP_MAX_LINE_BYTES = 12_288;
+ *  SASL response lines grow to at least 12288 octets; an AUTH with the largest initial response
+ *  the SASL driver accepts needs a little more, and that sets the limit. */
+export const SMTP_MAX_LINE_BYTES = SASL_COMMAND_LINE_BYTES;
 
 /** POP3: RFC 2449 §4 limits command lines to 255 octets, but SASL responses (RFC 5034 §4) carry the
- *  same base64 blobs as SMTP's; the SMTP figure serves both. */
-export const POP_MAX_LINE_BYTES = 12_288;
+ *  same base64 as IMAP's and SMTP's: the same limit, set by the SASL driver's. */
+export const POP_MAX_LINE_BYTES = SASL_COMMAND_LINE_BYTES;
 
 /** The CLI over TCP carries settings in the text data format in one line: a CA chain alone may be
  *  256 KiB (the CAChain setting's limit), so 1 MiB covers any single setting with room to spare,
