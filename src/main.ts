@@ -23,6 +23,9 @@ import { ImapSession } from './protocols/imap/session.js';
 import { Pop3Session } from './protocols/pop3/session.js';
 import { SmtpSession } from './protocols/smtp/session.js';
 import { PwdSession, type PwdDeps } from './protocols/pwd/session.js';
+import { DomainSecurityService } from './admin/domain-security.js';
+import { startWebServers } from './http/common/web-server.js';
+import { LoginHistory } from './http/common/login-history.js';
 
 const log = logger('SYSTEM');
 
@@ -127,7 +130,7 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     print(`Main domain: ${settings.values.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
     print(`Test certificate: CN=${runtime.testCertificate.mainDomain}, issued by Mailward test, valid until ${runtime.testCertificate.validTill.toISOString()}`);
     for (const line of listenerSummary(runtime)) print(line);
-    print('The WebAdmin is not part of this build yet; manage the directory with `mailward --help` (offline) or the PWD/CLI port.');
+    print('Log in to the WebAdmin as postmaster; scripts can use the PWD/CLI port or the JSON API (docs/api.md).');
     log.major('system.started', { dataDir: services.dataDir });
     return {
       services,
@@ -154,7 +157,10 @@ async function startMailServices(services: Services, runtime: Runtime): Promise<
     backends,
     hostname: () => directory.mainDomain(),
   };
-  const pwdDeps: PwdDeps = { engine: runtime.engine, admin: services.admin, serverSettings: deps.serverSettings, hostname: deps.hostname };
+  // The running server's admin service also reads and clears lock-outs (the offline one cannot:
+  // lock-out counters live in the server process).
+  const admin = new AdminService(directory, services.passwords, runtime.engine);
+  const pwdDeps: PwdDeps = { engine: runtime.engine, admin, serverSettings: deps.serverSettings, hostname: deps.hostname };
   const factories: Record<ServiceName, SessionFactory> = {
     IMAP: (info) => new ImapSession(info, deps),
     POP: (info) => new Pop3Session(info, deps),
@@ -164,9 +170,35 @@ async function startMailServices(services: Services, runtime: Runtime): Promise<
   for (const [service, sessionFactory] of Object.entries(factories) as [ServiceName, SessionFactory][]) {
     await runtime.add(new ListenerPart(service, new ListenerSet({ service, tls: runtime.tls, sessionFactory })));
   }
+  // WebAdmin (with the CLI/JSON API) and WebUser, on the HTTPA and HTTPU listeners.
+  const settings = (await directory.serverSettings()).values;
+  const web = await startWebServers({
+    admin, security: new DomainSecurityService(admin, directory), directory, engine: runtime.engine,
+    passwords: services.passwords, resolver: runtime.tls, history: new LoginHistory(),
+    testCertificate: () => runtime.testCertificate,
+  }, settings.Listeners);
+  await runtime.add({
+    name: 'web',
+    async reconfigure(s) {
+      for (const p of await web.apply(s.Listeners)) log.failure('listener.bind.failed', { service: 'HTTP', problem: p });
+    },
+    stop: () => web.close(),
+  });
+  runtime.webAddresses = (service) => web.addresses(service);
 }
 
 function listenerSummary(runtime: Runtime): string[] {
-  return runtime.listeners().map(({ service, bound }) =>
+  const lines = runtime.listeners().map(({ service, bound }) =>
     `${service}: ${bound.length ? bound.map((b) => `${b.address}:${b.port} (${b.config.TLS === 'implicit' ? 'TLS' : b.config.TLS === 'starttls' ? 'STARTTLS' : 'clear'})`).join(', ') : 'no listener bound'}`);
+  for (const [service, label] of [['HTTPA', 'WebAdmin'], ['HTTPU', 'WebUser']] as const) {
+    const urls = runtime.webAddresses(service).map((a) => `${a.tls === 'clear' ? 'http' : 'https'}://${urlHost(a.address)}:${a.port}/`);
+    lines.push(`${label}: ${urls.length ? urls.join(', ') : 'no listener bound'}`);
+  }
+  return lines;
+}
+
+/** A host for a URL: the wildcard address means "this machine", shown as localhost. */
+function urlHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::') return 'localhost';
+  return address.includes(':') ? `[${address}]` : address;
 }

@@ -33,6 +33,8 @@ export class Runtime {
   readonly ext = new ExternalAuthManager();
   readonly engine: AuthEngine;
   testCertificate!: TestCertificate;
+  /** The bound web listeners (set once the web servers run). */
+  webAddresses: (service: 'HTTPA' | 'HTTPU') => { address: string; port: number; tls: string }[] = () => [];
   private readonly parts: ServerPart[] = [];
   private unsubscribe: (() => void) | null = null;
   /** Serialises reactions to changes, so a burst of writes is applied in order. */

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,16 +80,33 @@ test('--help works for the command, each group and each subcommand', () => {
   }
 });
 
-test('start initialises on first run, prints the password, holds the directory lock, and stops on SIGTERM', async () => {
+test('start runs the listeners and the WebAdmin, prints where they are, holds the directory lock, and stops on SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mw-cli-'));
   try {
     const data = join(dir, 'data');
-    const child = spawn(process.execPath, [BIN, 'start', '--data', data, '--main-domain', 'mail.example.org'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(mw(['init', '--data', data, '--main-domain', 'mail.example.org']).code, 0);
+    // Free ports on loopback, so the test never collides with a running Mailward or another test.
+    const any = (TLS: string) => `{ Address = 127.0.0.1; Port = 0; TLS = ${TLS}; }`;
+    const listeners = `{ Listeners = { IMAP = (${any('starttls')}, ${any('implicit')}); POP = (${any('starttls')}); SMTP = (${any('starttls')}); PWD = (${any('starttls')}); HTTPA = (${any('implicit')}); HTTPU = (${any('implicit')}); }; }`;
+    const upd = mw(['server', 'update', listeners, '--data', data]);
+    assert.equal(upd.code, 0, upd.err);
+    const child = spawn(process.execPath, [BIN, 'start', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
     const deadline = Date.now() + 20_000;
-    while (!/Mailward started/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.match(out, /Postmaster password \(shown once, store it now\): \S{20,}/);
+    while (!/Log in to the WebAdmin/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /Mailward started/);
+    assert.match(out, /Test certificate: CN=mail\.example\.org, issued by Mailward test/, 'T3');
+    assert.match(out, /IMAP: 127\.0\.0\.1:\d+ \(STARTTLS\), 127\.0\.0\.1:\d+ \(TLS\)/);
+    const webadmin = /WebAdmin: (https:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+    assert.ok(webadmin, out);
+    const imapPort = Number(/IMAP: 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    const greeting = await new Promise<string>((resolveGreeting, reject) => {
+      const s = connect(imapPort, '127.0.0.1');
+      s.once('data', (b: Buffer) => { resolveGreeting(b.toString()); s.destroy(); });
+      s.once('error', reject);
+    });
+    assert.match(greeting, /^\* OK \[CAPABILITY .*STARTTLS.*\] mail\.example\.org Mailward ready/);
     const locked = mw(['domain', 'list', '--data', data]);
     assert.equal(locked.code, 5);
     assert.match(locked.err, /lock|running/i, 'the CLI is kept out while the server runs');
