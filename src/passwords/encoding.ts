@@ -12,22 +12,6 @@ export function isCrypt64(s: string): boolean {
   return /^[./0-9A-Za-z]*$/.test(s);
 }
 
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/**
- * Strict RFC 4648 base64: alphabet only, padded to a multiple of four, padding only at the end,
- * and canonical (unused bits zero); null otherwise. Node's decoder skips what it does not
- * understand, so a sloppy check would let two different strings mean the same bytes (a stored
- * value "repaired", a SASL line or SCRAM attribute smuggled past a log). Also the SASL driver's and
- * SCRAM's decoder (src/sasl).
- */
-export function decodeBase64Strict(s: string): Buffer | null {
-  if (!BASE64_RE.test(s)) return null;
-  const b = Buffer.from(s, 'base64');
-  // The round trip refuses non-zero pad bits: only the canonical form survives.
-  return b.toString('base64') === s ? b : null;
-}
-
 /** Unpadded standard base64 as the PHC string format (argon2) writes it. */
 export function decodeBase64NoPadStrict(s: string): Buffer | null {
   if (!/^[A-Za-z0-9+/]*$/.test(s) || s.length % 4 === 1) return null;

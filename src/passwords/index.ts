@@ -23,9 +23,7 @@ export { SCRAM_DEFAULT_ITERATIONS, SCRAM_MIN_ITERATIONS, SCRAM_SALT_BYTES } from
 export { closeCryptPool, CRYPT_POOL_SIZE, CRYPT_QUEUE_MAX, CRYPT_JOB_TIMEOUT_MS } from './pool.js';
 export * from './limits.js';
 // The password algorithms the SASL mechanisms compute with (imports point down: sasl uses these,
-// so a stored form and the mechanism that checks it can never disagree on the mathematics), and
-// the strict base64 both layers parse with.
-export { decodeBase64Strict } from './encoding.js';
+// so a stored form and the mechanism that checks it can never disagree on the mathematics).
 export { md4, ntHashOfText } from './algorithms/nt.js';
 export { saslPrep } from './algorithms/saslprep.js';
 export {

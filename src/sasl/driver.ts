@@ -6,7 +6,7 @@
  * mechanism code and no mechanism sees anything but decoded bytes.
  */
 import { logger } from '../core/log.js';
-import { decodeBase64Strict } from '../passwords/index.js';
+import { decodeBase64Strict } from '../core/base64.js';
 import type { AuthOutcome, SaslContext, SaslExchange, SaslFailure, SaslMechanism, SaslStep } from './mechanism.js';
 import { getMechanism } from './registry.js';
 
@@ -48,7 +48,7 @@ export interface SaslSessionOptions {
 /** Outcome of decoding one client line. */
 export type DecodedLine = { ok: true; data: Buffer } | { ok: false; failure: SaslFailure };
 
-/** Strict RFC 4648 base64 (the password module's): two different lines never mean the same bytes. */
+/** Strict RFC 4648 base64 (src/core/base64.ts): two different lines never mean the same bytes. */
 export { decodeBase64Strict };
 
 /**

@@ -5,7 +5,8 @@
  * inline, compared in constant time.
  */
 import { createHash } from 'node:crypto';
-import { decodeBase64Strict, decodeHexStrict, equalSecrets } from '../encoding.js';
+import { decodeBase64Strict } from '../../core/base64.js';
+import { decodeHexStrict, equalSecrets } from '../encoding.js';
 import { SALT_MAX_BYTES } from '../limits.js';
 import type { ParseResult, PasswordScheme, SchemeId } from '../types.js';
 import { malformed, oneWay, overLimit } from './common.js';

@@ -4,7 +4,8 @@
  * the SaltedPassword as a fifth field; it is accepted and ignored (never needed, and we never
  * write it: it would let a thief of the store act as the client).
  */
-import { decodeBase64Strict, equalSecrets, parseDecimal } from '../encoding.js';
+import { decodeBase64Strict } from '../../core/base64.js';
+import { equalSecrets, parseDecimal } from '../encoding.js';
 import { SALT_MAX_BYTES, SCRAM_MAX_ITERATIONS } from '../limits.js';
 import { scramHashLength, scramKeys, scramNormalize } from '../algorithms/scram.js';
 import type { DeriveResult, ParseResult, ScramAlgorithm, SchemeCheck, SchemeId } from '../types.js';

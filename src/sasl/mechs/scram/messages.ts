@@ -3,7 +3,7 @@
  * parser returns a value: `{ ok: false, error }` names the RFC 5802 `server-error-value` that fits
  * the fault, so a hostile message can only ever produce a clean failure. Nothing here throws.
  */
-import { decodeBase64Strict } from '../../../passwords/index.js';
+import { decodeBase64Strict } from '../../../core/base64.js';
 
 /** The RFC 5802 section 7 `server-error-value` names (`e=` in a server-final-message). */
 export type ScramErrorValue =
