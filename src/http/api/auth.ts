@@ -8,7 +8,7 @@
 import type { AuthEngine } from '../../auth/engine.js';
 import { isLoopback } from '../../access/addresses.js';
 import type { Actor, AdminService } from '../../admin/service.js';
-import { decodeBase64Strict } from '../../sasl/driver.js';
+import { decodeBase64Strict } from '../../core/base64.js';
 import type { ApiFailure } from './errors.js';
 
 /** What the API needs to know about the connection a request came on (after PROXY, N4). */
