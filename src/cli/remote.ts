@@ -163,7 +163,7 @@ export class RemoteAdmin implements AdminCalls {
     if (j.ok === true) return j.result;
     const code = j.error?.code ?? 'internal';
     const message = `${j.error?.message ?? `HTTP ${text.status}`}${code.startsWith('auth.') || code.startsWith('api.') ? ` (${code})` : ''}`;
-    if (code in ERROR_CODES) throw new MailwardError(code as ErrorCode, message);
+    if (Object.hasOwn(ERROR_CODES, code)) throw new MailwardError(code as ErrorCode, message);
     // Refused logins read as refusals; the rest (unknown command: an older server) as errors.
     throw new MailwardError(code.startsWith('auth.') ? 'directory.refused' : 'internal', message);
   }
