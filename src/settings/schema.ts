@@ -70,7 +70,8 @@ export const DEFAULT_LISTENERS: Record<Service, ListenerConfig[]> = {
   SMTP: [lst('0.0.0.0', 1587, 'starttls'), lst('0.0.0.0', 1465, 'implicit')],
   HTTPA: [lst('0.0.0.0', 9010, 'implicit'), lst('127.0.0.1', 8010, 'clear', { ClearTextLogin: 'always' })],
   HTTPU: [lst('0.0.0.0', 9100, 'implicit')],
-  PWD: [lst('127.0.0.1', 1106, 'starttls')],
+  // Loopback only, so local admin scripts (CGP::CLI logs in with USER/PASS or APOP) work as they are.
+  PWD: [lst('127.0.0.1', 1106, 'starttls', { ClearTextLogin: 'always' })],
 };
 
 const listenersCodec: Codec<Record<string, ListenerConfig[]>> = dictOf(SERVICES, list(listenerCodec, { maxItems: 64 }));

@@ -40,9 +40,13 @@ export const R = {
   loginFirst: (): Reply => ({ text: line('500 log in first: USER and PASS, APOP or AUTH'), bad: true }),
   userFirst: (): Reply => ({ text: line('500 send USER first'), bad: true }),
   alreadyLoggedIn: (): Reply => ({ text: line('500 already logged in'), bad: true }),
-  /** A8: the listener forbids clear-text passwords before TLS; PWD has no STARTTLS (CommuniGate's
-   *  PWD module has none), so the way out is a secure method or the TLS port. */
-  clearTextRefused: (): Reply => ({ text: line('500 clear-text passwords are not accepted on this connection: use APOP, AUTH with a secure method, or the TLS port') }),
+  /** A8: the listener forbids clear-text passwords before TLS: the way out is STLS (T1), a secure
+   *  method, or the TLS port. */
+  clearTextRefused: (): Reply => ({ text: line('500 clear-text passwords are not accepted before TLS: use STLS, APOP, AUTH with a secure method, or the TLS port') }),
+  /** T1: STLS (as POP3's, RFC 2595), which CommuniGate's PWD does not have; Mailward adds it so the
+   *  clear PWD port can be upgraded like every other service's. */
+  beginTls: (): Reply => ({ text: line('200 begin TLS negotiation') }),
+  tlsUnavailable: (): Reply => ({ text: line('500 TLS is not available on this connection'), bad: true }),
   apopUnavailable: (): Reply => ({ text: line('500 APOP is not available on this connection'), bad: true }),
   unsupportedMechanism: (): Reply => ({ text: line('500 unsupported authentication method'), bad: true }),
   tooManyErrors: (): Reply => ({ text: line('500 too many errors, closing connection'), close: true }),

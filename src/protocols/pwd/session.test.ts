@@ -76,7 +76,7 @@ test('A5, A8: USER/PASS over TLS; refused before TLS on a tls-only listener; all
     const clear = new Transcript(f, { secure: false, clearTextLogin: 'tls-only' });
     await clear.start();
     await clear.run([
-      [`USER ${PM}`, /^500 clear-text passwords are not accepted on this connection/],
+      [`USER ${PM}`, /^500 clear-text passwords are not accepted before TLS/],
       [`PASS ${passwordOf(PM)}`, '500 send USER first\r\n'],
       [`AUTH PLAIN ${b64(`\0${PM}\0${passwordOf(PM)}`)}`, '500 unsupported authentication method\r\n'],
     ]);

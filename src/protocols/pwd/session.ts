@@ -127,7 +127,9 @@ export class PwdSession implements ProtocolSession {
   }
 
   async onTlsStarted(): Promise<Effect[]> {
-    return []; // no STARTTLS in PWD: never requested
+    // RFC 2595 §4: forget everything learned before TLS.
+    this.#state = { phase: 'login', user: null };
+    return [];
   }
 
   onIdleTimeout(): Effect[] {
@@ -151,6 +153,11 @@ export class PwdSession implements ProtocolSession {
 
   async #login(state: Extract<State, { phase: 'login' }>, verb: string, rest: string): Promise<Effect[]> {
     switch (verb) {
+      case 'STLS':
+      case 'STARTTLS': {
+        if (!this.info.startTlsAvailable || this.info.secure || rest.trim() !== '') return this.#emit(R.tlsUnavailable());
+        return [...this.#emit(R.beginTls()), { type: 'starttls' }];
+      }
       case 'USER': {
         if (!this.#clearTextAllowed()) return this.#emit(R.clearTextRefused());
         const user = rest.trim();

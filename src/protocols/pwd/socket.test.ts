@@ -26,7 +26,7 @@ before(async () => {
   resolver = new TlsContextResolver({ testCertificate: await makeTestCertificate(MAIN) });
   resolver.setDomains([], MAIN);
   set = new ListenerSet({ service: 'PWD', tls: resolver, sessionFactory: pwdSessionFactory(pwdDeps(f)) });
-  assert.deepEqual(await set.update([cfg({ TLS: 'implicit' }), cfg({ TLS: 'clear' })]), []);
+  assert.deepEqual(await set.update([cfg({ TLS: 'implicit' }), cfg({ TLS: 'clear' }), cfg({ TLS: 'starttls' })]), []);
 });
 
 after(async () => {
@@ -35,7 +35,7 @@ after(async () => {
   await f.done();
 });
 
-const port = (tls: 'implicit' | 'clear'): number => {
+const port = (tls: 'implicit' | 'clear' | 'starttls'): number => {
   const b = set.bound().find((x) => x.config.TLS === tls);
   assert.ok(b);
   return b.port;
@@ -74,4 +74,23 @@ test('A8: on a clear listener clear-text USER is refused; APOP logs in; USER/PAS
     assert.equal(await t.ask(`USER ${PM}`), '300 please send the PASS');
     assert.equal(await t.ask(`PASS ${passwordOf(PM)}`), '200 login OK, proceed');
   } finally { t.destroy(); }
+});
+
+test('T1: STLS upgrades the clear port; what was pipelined after it is discarded; USER/PASS then works', async () => {
+  const c = await LineClient.connect(port('starttls'));
+  try {
+    await c.line();
+    assert.match(await c.ask(`USER ${PM}`), /^500 clear-text passwords are not accepted before TLS: use STLS/);
+    c.send('STLS\r\nQUIT\r\n');
+    assert.equal(await c.line(), '200 begin TLS negotiation');
+    await c.upgrade();
+    assert.equal(await c.ask(`USER ${PM}`), '300 please send the PASS', 'the pipelined QUIT was not executed');
+    assert.equal(await c.ask(`PASS ${passwordOf(PM)}`), '200 login OK, proceed');
+    assert.match(await c.ask('STLS'), /^500 already logged in|^500 unknown command/);
+  } finally { c.destroy(); }
+  const clear = await LineClient.connect(port('clear'));
+  try {
+    await clear.line();
+    assert.equal(await clear.ask('STLS'), '500 TLS is not available on this connection', 'no STLS on a listener without STARTTLS');
+  } finally { clear.destroy(); }
 });
