@@ -10,6 +10,8 @@ import { openFileStore } from '../settings/backends/files/index.js';
 import { dict } from '../settings/format/types.js';
 import { Directory } from '../directory/directory.js';
 import { PasswordService } from '../auth/password-service.js';
+import { AuthEngine } from '../auth/engine.js';
+import { InProcessLockout } from '../auth/lockout.js';
 import { AdminService, type Actor } from './service.js';
 import { ACTOR_LOGINS, cellPreconditions, type MatrixActor, type MatrixCell } from './rights-matrix.js';
 import type { Right } from '../directory/rights.js';
@@ -34,7 +36,9 @@ export async function makeMatrixFixture(): Promise<MatrixFixture> {
   await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', LoginFailureLimit: '0' }));
   const directory = new Directory(store);
   const passwords = new PasswordService(directory);
-  const admin = new AdminService(directory, passwords);
+  // The engine as lock-out port, as in the running server, so the lock-out cells run too.
+  const engine = new AuthEngine({ directory, lockout: new InProcessLockout(), passwords });
+  const admin = new AdminService(directory, passwords, engine);
   const local: Actor = { kind: 'local' };
   await admin.createDomain(local, 'example.com');
   await admin.createDomain(local, 'corp.test');

@@ -76,6 +76,10 @@ export const RIGHTS_MATRIX: readonly MatrixCell[] = [
   { op: 'set target@example.com password', method: 'setAccountPassword', args: () => ['target@example.com', 'a-new-password-2'], allowed: ACCOUNTS_WIDE },
   { op: 'rename an account in corp.test', method: 'renameAccount', args: (t) => [`ren-${t}@corp.test`, `renamed-${t}`], allowed: CORP_ADMINS },
   { op: 'delete an account in corp.test', method: 'deleteAccount', args: (t) => [`del-${t}@corp.test`], allowed: CORP_ADMINS },
+  // lock-out state (H2): read like the account, unlocked by who may change it
+  { op: 'read user@corp.test lock-out', method: 'getAccountLockout', args: () => ['user@corp.test'], allowed: CORP_READERS },
+  { op: 'unlock user@corp.test', method: 'unlockAccount', args: () => ['user@corp.test'], allowed: CORP_ADMINS },
+  { op: 'unlock target@example.com', method: 'unlockAccount', args: () => ['target@example.com'], allowed: ACCOUNTS_WIDE },
   // rights (R3: only Master)
   { op: 'read user@corp.test rights', method: 'getAccountRights', args: () => ['user@corp.test'], allowed: CORP_READERS },
   { op: 'grant DomainAdmin to user@corp.test', method: 'setAccountRights', args: () => ['user@corp.test', ['DomainAdmin']], allowed: ['Master'] },

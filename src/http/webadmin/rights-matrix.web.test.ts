@@ -61,6 +61,9 @@ async function requestFor(cell: MatrixCell, tag: string, n: number, f: MatrixFix
     case 'renameAccount': return { method: 'POST', path: `${acct(a[0])}/rename`, form: { to: String(a[1]) } };
     case 'deleteAccount': return { method: 'POST', path: `${acct(a[0])}/delete`, form: { confirm: 'yes' } };
     case 'setAccountRights': return { method: 'POST', path: `${acct(a[0])}/rights`, form: { right: a[1] as string[] } };
+    // The account page shows the lock-out state; its Unlock button posts here.
+    case 'getAccountLockout': return { method: 'GET', path: acct(a[0]) };
+    case 'unlockAccount': return { method: 'POST', path: `${acct(a[0])}/unlock`, form: {} };
     default: throw new Error(`the web column has no page for ${cell.method}: add one`);
   }
 }
