@@ -4,7 +4,7 @@
  * name a greeting may carry. IMAP and POP3 read the same answer, so one listener policy cannot
  * mean different things on two ports.
  */
-import type { AdvertiseInput } from '../../sasl/advertise.js';
+import { advertisedMechanisms, mayAdvertiseClearText, type AdvertiseInput } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
 import type { ConnectionInfo } from './session.js';
 
@@ -24,4 +24,29 @@ export function advertiseInput(info: ConnectionInfo, settings: ServerSettings): 
  *  cannot inject text into the protocol. */
 export function safeHostname(name: string): string {
   return /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(name) ? name : 'localhost';
+}
+
+/** What a pre-login session offers now; each protocol's policy adds its own capability list. */
+export interface PreLoginOffer {
+  /** The server settings this answer was made from (read once per command). */
+  settings: ServerSettings;
+  /** The facts src/sasl/advertise.ts decided on (APOP is decided from them too). */
+  input: AdvertiseInput;
+  /** SASL mechanisms offered, also the only ones an AUTHENTICATE/AUTH accepts (A6, A8). */
+  mechanisms: string[];
+  /** A8: regular logins (LOGIN, USER/PASS) and the clear-text mechanisms may be used now. */
+  clearText: boolean;
+  /** STARTTLS/STLS can be used now. */
+  startTls: boolean;
+}
+
+export function connectionOffer(info: ConnectionInfo, settings: ServerSettings): PreLoginOffer {
+  const input = advertiseInput(info, settings);
+  return {
+    settings,
+    input,
+    mechanisms: advertisedMechanisms(input),
+    clearText: mayAdvertiseClearText(input),
+    startTls: info.startTlsAvailable && !info.secure,
+  };
 }

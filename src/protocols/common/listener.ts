@@ -51,7 +51,7 @@ import { AddressList } from '../../access/addresses.js';
 import type { ListenerConfig } from '../../settings/schema.js';
 import { normalizeAddress, type TlsContextResolver } from '../../tls/context.js';
 import { INPUT_LIMITS, LineReader, type InputLimits, type ReaderItem } from './line-reader.js';
-import { PROXY_HEADER_TIMEOUT_MS, ProxyHeaderReader, type ProxyHeader, type ProxyReadResult } from './proxy-protocol.js';
+import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 import type { ConnectionInfo, Effect, ProtocolSession, ServiceName, SessionFactory } from './session.js';
 import { tlsInfo } from './tls-info.js';
 
@@ -401,7 +401,6 @@ class Connection {
         this.destroy('bad PROXY header');
         return;
       }
-      if (r.rest.length > 0) raw.unshift(r.rest);
       const h = r.header;
       if (h.command === 'proxy') {
         this.#log = this.#d.log.child({ session: this.#id, remote: h.source.address, via: this.#d.peer.address });
@@ -783,29 +782,4 @@ function waitDrain(s: Socket): Promise<void> {
 
 function closed(s: Socket): Promise<void> {
   return new Promise((resolve) => { if (s.destroyed) resolve(); else s.once('close', () => resolve()); });
-}
-
-/** Reads a PROXY header from a fresh (paused) socket; the socket is paused again after. */
-function readProxyHeader(socket: Socket, timeoutMs: number): Promise<ProxyReadResult | { status: 'timeout' } | { status: 'closed' }> {
-  return new Promise((resolve) => {
-    const reader = new ProxyHeaderReader();
-    const done = (r: ProxyReadResult | { status: 'timeout' } | { status: 'closed' }): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onClosed);
-      socket.off('close', onClosed);
-      socket.pause();
-      resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      const r = reader.push(chunk);
-      if (r.status !== 'incomplete') done(r);
-    };
-    const onClosed = (): void => done({ status: 'closed' });
-    const timer = setTimeout(() => done({ status: 'timeout' }), timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', onClosed);
-    socket.once('close', onClosed);
-    socket.resume();
-  });
 }

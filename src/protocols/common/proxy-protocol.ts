@@ -16,7 +16,7 @@
  * datagram transports) are accepted as the specification asks and reported as `local`: the
  * connection's real endpoints (the proxy's) apply. A load balancer sends those for health checks.
  */
-import { isIPv6 } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 import { normalizeAddress } from '../../tls/context.js';
 
 /** §2.1: the longest v1 line, "PROXY UNKNOWN" with two full IPv6 addresses and ports, with CRLF. */
@@ -296,4 +296,35 @@ export class ProxyHeaderReader {
     const rest = Buffer.concat([this.#buf.subarray(r.length, this.#length), chunk.subarray(copied)]);
     return { status: 'ok', header: r.header, rest };
   }
+}
+
+/**
+ * Reads a PROXY header from a fresh, paused socket, for the mail listeners and the HTTP ones
+ * alike. The bytes that came after the header (the protocol's first: a ClientHello, a command,
+ * an HTTP request) are put back into the socket, which is paused again; `timeout` when no whole
+ * header came within `timeoutMs` (a silent peer must not hold a connection slot).
+ */
+export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<ProxyReadResult | { status: 'timeout' } | { status: 'closed' }> {
+  return new Promise((resolve) => {
+    const reader = new ProxyHeaderReader();
+    const done = (r: ProxyReadResult | { status: 'timeout' } | { status: 'closed' }): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onClosed);
+      socket.off('close', onClosed);
+      socket.pause();
+      if (r.status === 'ok' && r.rest.length > 0) socket.unshift(r.rest);
+      resolve(r);
+    };
+    const onData = (chunk: Buffer): void => {
+      const r = reader.push(chunk);
+      if (r.status !== 'incomplete') done(r);
+    };
+    const onClosed = (): void => done({ status: 'closed' });
+    const timer = setTimeout(() => done({ status: 'timeout' }), timeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onClosed);
+    socket.once('close', onClosed);
+    socket.resume();
+  });
 }

@@ -12,6 +12,7 @@ import { IMAP_MAX_TAG_LENGTH } from '../imap/limits.js';
 import { Pop3Session } from '../pop3/session.js';
 import { smtpSessionFactory } from '../smtp/session.js';
 import { INPUT_LIMITS, SASL_COMMAND_LINE_BYTES, SASL_COMMAND_ROOM } from './line-reader.js';
+import { SASL_MECHANISM_NAME_MAX } from './login-flow.js';
 import type { ServiceName } from './session.js';
 import { fixture, type Fixture } from './testing/fixture.js';
 import { startFront, type Front } from './testing/front.js';
@@ -19,9 +20,6 @@ import { LineClient } from './test-support.js';
 
 const records: LogRecord[] = [];
 configureLogging({ sink: (r) => records.push(r), levels: { SASL: 'all' } });
-
-/** RFC 4422 §3.1: the longest SASL mechanism name. */
-const MECHANISM_NAME_MAX = 20;
 
 /** Base64 text of exactly `chars` characters (a multiple of 4) that decodes to a PLAIN message
  *  too long for PLAIN: the mechanism, not the driver, refuses it ("message too long"). */
@@ -65,9 +63,9 @@ async function client(service: ServiceName): Promise<LineClient> {
 
 test('A1 A2 the line limits leave room for the largest SASL response plus its command', () => {
   assert.equal(SASL_COMMAND_LINE_BYTES, SASL_MAX_LINE_LENGTH + SASL_COMMAND_ROOM);
-  const longestImapPrefix = IMAP_MAX_TAG_LENGTH + ' AUTHENTICATE '.length + MECHANISM_NAME_MAX + 1;
+  const longestImapPrefix = IMAP_MAX_TAG_LENGTH + ' AUTHENTICATE '.length + SASL_MECHANISM_NAME_MAX + 1;
   assert.ok(longestImapPrefix <= SASL_COMMAND_ROOM, `${longestImapPrefix} octets before an IMAP SASL-IR`);
-  assert.ok('AUTH '.length + MECHANISM_NAME_MAX + 1 <= SASL_COMMAND_ROOM, 'POP3/SMTP AUTH prefix');
+  assert.ok('AUTH '.length + SASL_MECHANISM_NAME_MAX + 1 <= SASL_COMMAND_ROOM, 'POP3/SMTP AUTH prefix');
   for (const svc of ['IMAP', 'POP', 'SMTP'] as const) {
     assert.ok(INPUT_LIMITS[svc].maxLineBytes >= SASL_COMMAND_LINE_BYTES, `${svc} line limit`);
   }
@@ -77,7 +75,7 @@ test('A1 A2 IMAP: the longest AUTHENTICATE line (longest tag, mechanism name and
   const c = await client('IMAP');
   try {
     const tag = 'T'.repeat(IMAP_MAX_TAG_LENGTH);
-    const reply = await c.ask(`${tag} AUTHENTICATE ${'X'.repeat(MECHANISM_NAME_MAX)} ${maximalPlain(SASL_MAX_LINE_LENGTH)}`);
+    const reply = await c.ask(`${tag} AUTHENTICATE ${'X'.repeat(SASL_MECHANISM_NAME_MAX)} ${maximalPlain(SASL_MAX_LINE_LENGTH)}`);
     // The session parsed the whole line: an unknown mechanism, not a line too long.
     assert.equal(reply, `${tag} NO Unsupported authentication mechanism`);
   } finally { c.destroy(); }

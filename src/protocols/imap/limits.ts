@@ -24,10 +24,6 @@ export const IMAP_MAX_TAG_LENGTH = 128;
  *  a `((((...` line from building deep structures. */
 export const IMAP_MAX_LIST_DEPTH = 4;
 
-/** Safety net around the backend login: the connector has its own time-outs, but a bug there must
- *  not hold a client (and its socket) forever. Longer than any connector time-out. */
-export const IMAP_BACKEND_TIMEOUT_MS = 60_000;
-
 /** RFC 2971: at most 30 field/value pairs, fields at most 30 octets, values at most 1024. */
 export const ID_MAX_PAIRS = 30;
 export const ID_MAX_FIELD = 30;

@@ -5,27 +5,18 @@
  * CAPABILITY, AUTHENTICATE and LOGIN all read this one answer, so what is advertised and what is
  * accepted cannot drift apart.
  */
-import { advertisedMechanisms, mayAdvertiseClearText } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
-import { advertiseInput } from '../common/advertise.js';
+import { connectionOffer, type PreLoginOffer } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
 
-export interface ImapPolicy {
-  settings: ServerSettings;
-  /** SASL mechanisms offered (AUTH=...), also the only ones AUTHENTICATE accepts. */
-  mechanisms: string[];
-  /** A8: LOGIN and the clear-text mechanisms may be used now. */
-  clearText: boolean;
-  /** STARTTLS can be used now. */
-  startTls: boolean;
+export interface ImapPolicy extends PreLoginOffer {
+  /** Mechanisms appear as AUTH=...; LOGINDISABLED when `clearText` is false. */
   capabilities: string[];
 }
 
 export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): ImapPolicy {
-  const input = advertiseInput(info, settings);
-  const mechanisms = advertisedMechanisms(input);
-  const clearText = mayAdvertiseClearText(input);
-  const startTls = info.startTlsAvailable && !info.secure;
+  const offer = connectionOffer(info, settings);
+  const { mechanisms, clearText, startTls } = offer;
   // IMAP4rev1 only: the pre-login part of IMAP4rev2 is the same, but advertising rev2 here would
   // promise rev2 behaviour that only the backend, after login, can keep.
   const capabilities = ['IMAP4rev1', 'SASL-IR', 'LITERAL-', 'ID'];
@@ -33,5 +24,5 @@ export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): Imap
   // RFC 9051 §6.2.3 / RFC 3501 §7.2.1: LOGINDISABLED whenever LOGIN would be refused (A8).
   if (!clearText) capabilities.push('LOGINDISABLED');
   for (const m of mechanisms) capabilities.push(`AUTH=${m}`);
-  return { settings, mechanisms, clearText, startTls, capabilities };
+  return { ...offer, capabilities };
 }

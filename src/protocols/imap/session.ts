@@ -14,19 +14,16 @@ import type { SaslContext } from '../../sasl/mechanism.js';
 import { safeHostname } from '../common/advertise.js';
 import { BadCommandCounter } from '../common/bad-commands.js';
 import type { ProtocolDeps } from '../common/deps.js';
-import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from '../common/login-flow.js';
+import { backendLogin, loginSaslContext, type OkOutcome, type PasswordCapture } from '../common/login-flow.js';
+import { capitalise, isHttpRequestLine, SerialEvents } from '../common/pre-login.js';
 import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
 import { continueAuthenticate } from './commands/authenticate.js';
 import { IMAP_COMMANDS } from './commands/index.js';
 import type { ImapContext, RunResult } from './commands/types.js';
-import { IMAP_BACKEND_TIMEOUT_MS } from './limits.js';
 import { imapPolicy, type ImapPolicy } from './policy.js';
 import { line, loginReply } from './replies.js';
 import type { ImapState } from './state.js';
 import { feedLine, feedLiteral, type AssembleResult } from './syntax.js';
-
-/** A request line of HTTP: a browser or a cross-protocol attack (ALPACA) talking to this port. */
-const HTTP_REQUEST = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE) \S+ HTTP\/\d/;
 
 /** Backend capabilities go inside `[CAPABILITY ...]`: only atoms, and never `]`. */
 function safeCapabilities(caps: readonly string[] | undefined): string[] {
@@ -40,7 +37,7 @@ export class ImapSession implements ProtocolSession, ImapContext {
   readonly #badCommands = new BadCommandCounter();
   #hostname = 'localhost';
   #closed = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #events = new SerialEvents(() => this.#ended());
 
   constructor(readonly info: ConnectionInfo, readonly deps: ProtocolDeps) {
     this.log = logger('IMAP', { session: info.id, remote: info.remoteAddress });
@@ -114,34 +111,20 @@ export class ImapSession implements ProtocolSession, ImapContext {
   }
 
   saslContext(policy: ImapPolicy, capture: PasswordCapture): SaslContext {
-    const port = this.deps.engine.bind({ mode: 'IMAP', client: this.info.remoteAddress, local: this.info.localAddress, secure: this.info.secure });
-    return {
-      serverName: this.#hostname,
-      service: 'imap',
-      secure: this.info.secure,
-      channelBindings: this.info.secure ? this.info.tls?.channelBindings ?? {} : {},
-      plusAdvertised: policy.mechanisms.some((m) => m.endsWith('-PLUS')),
-      options: { allowNtlmV1: policy.settings.AllowNTLMv1 },
-      port: capture.wrap(port),
-    };
+    return loginSaslContext({
+      deps: this.deps, info: this.info, mode: 'IMAP', service: 'imap', hostname: this.#hostname,
+      offer: policy, capture,
+    });
   }
 
   async loggedIn(tag: string, ok: OkOutcome, capture: PasswordCapture): Promise<Effect[]> {
-    const step = await backendLogin({
-      service: 'IMAP', deps: this.deps, info: this.info, ok, password: capture.password, log: this.log,
-      timeoutMs: IMAP_BACKEND_TIMEOUT_MS, isClosed: () => this.#closed,
-    });
-    capture.clear();
+    const step = await backendLogin({ service: 'IMAP', deps: this.deps, info: this.info, ok, capture, log: this.log, isClosed: () => this.#closed });
     switch (step.status) {
       case 'gone':
         return [];
-      case 'ok': {
-        const account = accountLabel(ok);
-        this.state = { kind: 'relayed', account };
-        const relay: Effect = { type: 'relay', backend: step.result.socket, account };
-        if (step.result.pending && step.result.pending.length > 0) relay.preface = step.result.pending;
-        return [...loginReply(tag, { status: 'logged-in', capabilities: safeCapabilities(step.result.capabilities) }), relay];
-      }
+      case 'ok':
+        this.state = { kind: 'relayed', account: step.account };
+        return [...loginReply(tag, { status: 'logged-in', capabilities: safeCapabilities(step.capabilities) }), step.relay];
       default:
         // Never a fake session: the client stays logged out and may try again.
         this.state = { kind: 'not-authenticated' };
@@ -155,7 +138,7 @@ export class ImapSession implements ProtocolSession, ImapContext {
     const s = this.state;
     switch (s.kind) {
       case 'not-authenticated':
-        if (HTTP_REQUEST.test(data.toString('latin1', 0, 64))) {
+        if (isHttpRequestLine(data)) {
           this.state = { kind: 'closed' };
           this.log.problem('http-request');
           return [line('* BYE This is an IMAP server'), { type: 'close', reason: 'HTTP request on the IMAP port' }];
@@ -230,17 +213,10 @@ export class ImapSession implements ProtocolSession, ImapContext {
   /** Runs one event after the previous one finished. Once the session has closed or handed the
    *  connection to the relay, events are answered with nothing. */
   #serial(fn: () => Promise<Effect[]>, onError?: () => Effect[]): Promise<Effect[]> {
-    const guarded = (): Promise<Effect[]> => (this.#ended() ? Promise.resolve([]) : fn());
-    const run = this.#queue.then(guarded).catch((e: unknown) => {
+    return this.#events.run(fn, (e: unknown) => {
       this.log.failure('session.exception', { error: e, state: this.state.kind });
       if (onError) { this.state = { kind: 'closed' }; return onError(); }
       return this.#fatal('exception');
     });
-    this.#queue = run;
-    return run;
   }
-}
-
-function capitalise(s: string): string {
-  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
 }

@@ -225,17 +225,6 @@ export function nstring(t: Token | undefined): Buffer | null | undefined {
   return undefined;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Strict UTF-8, or null. */
-export function decodeUtf8(b: Buffer): string | null {
-  try {
-    return utf8.decode(b);
-  } catch {
-    return null;
-  }
-}
-
 /** A quoted string for a reply: only used for our own fixed texts and ID values we checked. */
 export function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;

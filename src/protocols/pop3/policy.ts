@@ -3,17 +3,12 @@
  * the greeting: SASL mechanisms (A6, A8), USER (A8), STLS, APOP (A4) and the CAPA list. The
  * greeting, CAPA, AUTH, USER and APOP all read this one answer.
  */
-import { advertisedMechanisms, mayAdvertiseClearText, mayOfferApop } from '../../sasl/advertise.js';
+import { mayOfferApop } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
-import { advertiseInput } from '../common/advertise.js';
+import { connectionOffer, type PreLoginOffer } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
 
-export interface Pop3Policy {
-  settings: ServerSettings;
-  mechanisms: string[];
-  /** A8: USER/PASS and the clear-text mechanisms may be used now. */
-  clearText: boolean;
-  startTls: boolean;
+export interface Pop3Policy extends PreLoginOffer {
   /** A4: APOP may be used: the greeting carried a timestamp and the policy still allows it. */
   apop: boolean;
   /** CAPA lines (RFC 2449), without the +OK line and the final dot. */
@@ -21,15 +16,13 @@ export interface Pop3Policy {
 }
 
 export function pop3Policy(info: ConnectionInfo, settings: ServerSettings, greetingHadTimestamp: boolean): Pop3Policy {
-  const input = advertiseInput(info, settings);
-  const mechanisms = advertisedMechanisms(input);
-  const clearText = mayAdvertiseClearText(input);
-  const startTls = info.startTlsAvailable && !info.secure;
+  const offer = connectionOffer(info, settings);
+  const { mechanisms, clearText, startTls } = offer;
   const capabilities: string[] = [];
   if (clearText) capabilities.push('USER');
   if (mechanisms.length > 0) capabilities.push(`SASL ${mechanisms.join(' ')}`);
   if (startTls) capabilities.push('STLS');
   // RFC 2449 RESP-CODES and RFC 3206 AUTH-RESP-CODE: our -ERR replies carry [AUTH], [SYS/TEMP]...
   capabilities.push('RESP-CODES', 'AUTH-RESP-CODE', 'IMPLEMENTATION Mailward');
-  return { settings, mechanisms, clearText, startTls, apop: greetingHadTimestamp && mayOfferApop(input), capabilities };
+  return { ...offer, apop: greetingHadTimestamp && mayOfferApop(offer.input), capabilities };
 }

@@ -14,19 +14,16 @@ import type { SaslContext } from '../../sasl/mechanism.js';
 import { advertiseInput, safeHostname } from '../common/advertise.js';
 import { BadCommandCounter } from '../common/bad-commands.js';
 import type { ProtocolDeps } from '../common/deps.js';
-import { accountLabel, backendLogin, type OkOutcome, type PasswordCapture } from '../common/login-flow.js';
+import { backendLogin, loginSaslContext, type OkOutcome, type PasswordCapture } from '../common/login-flow.js';
+import { capitalise, isHttpRequestLine, SerialEvents } from '../common/pre-login.js';
 import type { ConnectionInfo, Effect, ProtocolSession } from '../common/session.js';
 import { continueAuth } from './commands/auth.js';
 import { POP3_COMMANDS } from './commands/index.js';
 import type { Pop3Context, RunResult } from './commands/types.js';
-import { POP3_BACKEND_TIMEOUT_MS } from './limits.js';
 import { pop3Policy, type Pop3Policy } from './policy.js';
 import { line, pop3LoginReply } from './replies.js';
 import type { Pop3State } from './state.js';
 import { parsePop3Line } from './syntax.js';
-
-/** A request line of HTTP: a browser or a cross-protocol attack (ALPACA) talking to this port. */
-const HTTP_REQUEST = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE) \S+ HTTP\/\d/;
 
 /** RFC 1939 §7: a timestamp unique to this greeting, `<random.time@host>`. 8 random octets make
  *  it unpredictable, so a digest seen on one connection is worthless on another. */
@@ -43,7 +40,7 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   /** Kept across STARTTLS: a client must not clear its record by upgrading. */
   readonly #badCommands = new BadCommandCounter();
   #closed = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #events = new SerialEvents(() => this.#ended());
 
   constructor(readonly info: ConnectionInfo, readonly deps: ProtocolDeps) {
     this.log = logger('POP', { session: info.id, remote: info.remoteAddress });
@@ -118,36 +115,22 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   }
 
   saslContext(policy: Pop3Policy, capture: PasswordCapture): SaslContext {
-    const port = this.deps.engine.bind({ mode: 'POP', client: this.info.remoteAddress, local: this.info.localAddress, secure: this.info.secure });
-    const ctx: SaslContext = {
-      serverName: this.hostname,
-      service: 'pop',
-      secure: this.info.secure,
-      channelBindings: this.info.secure ? this.info.tls?.channelBindings ?? {} : {},
-      plusAdvertised: policy.mechanisms.some((m) => m.endsWith('-PLUS')),
-      options: { allowNtlmV1: policy.settings.AllowNTLMv1 },
-      port: capture.wrap(port),
-    };
+    const ctx = loginSaslContext({
+      deps: this.deps, info: this.info, mode: 'POP', service: 'pop', hostname: this.hostname,
+      offer: policy, capture,
+    });
     if (this.#timestamp) ctx.apopTimestamp = this.#timestamp;
     return ctx;
   }
 
   async loggedIn(ok: OkOutcome, capture: PasswordCapture): Promise<Effect[]> {
-    const step = await backendLogin({
-      service: 'POP', deps: this.deps, info: this.info, ok, password: capture.password, log: this.log,
-      timeoutMs: POP3_BACKEND_TIMEOUT_MS, isClosed: () => this.#closed,
-    });
-    capture.clear();
+    const step = await backendLogin({ service: 'POP', deps: this.deps, info: this.info, ok, capture, log: this.log, isClosed: () => this.#closed });
     switch (step.status) {
       case 'gone':
         return [];
-      case 'ok': {
-        const account = accountLabel(ok);
-        this.state = { kind: 'relayed', account };
-        const relay: Effect = { type: 'relay', backend: step.result.socket, account };
-        if (step.result.pending && step.result.pending.length > 0) relay.preface = step.result.pending;
-        return [...pop3LoginReply({ status: 'logged-in' }), relay];
-      }
+      case 'ok':
+        this.state = { kind: 'relayed', account: step.account };
+        return [...pop3LoginReply({ status: 'logged-in' }), step.relay];
       default:
         // Never a fake session: the client stays in AUTHORIZATION and may try again.
         this.state = { kind: 'authorization' };
@@ -175,7 +158,7 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   }
 
   async #command(data: Buffer): Promise<Effect[]> {
-    if (HTTP_REQUEST.test(data.toString('latin1', 0, 64))) {
+    if (isHttpRequestLine(data)) {
       this.state = { kind: 'closed' };
       this.log.problem('http-request');
       return [line('-ERR This is a POP3 server'), { type: 'close', reason: 'HTTP request on the POP3 port' }];
@@ -214,17 +197,10 @@ export class Pop3Session implements ProtocolSession, Pop3Context {
   }
 
   #serial(fn: () => Promise<Effect[]>, onError?: () => Effect[]): Promise<Effect[]> {
-    const guarded = (): Promise<Effect[]> => (this.#ended() ? Promise.resolve([]) : fn());
-    const run = this.#queue.then(guarded).catch((e: unknown) => {
+    return this.#events.run(fn, (e: unknown) => {
       this.log.failure('session.exception', { error: e, state: this.state.kind });
       if (onError) { this.state = { kind: 'closed' }; return onError(); }
       return this.#fatal('exception');
     });
-    this.#queue = run;
-    return run;
   }
-}
-
-function capitalise(s: string): string {
-  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
 }

@@ -37,13 +37,3 @@ export function parsePop3Line(line: Buffer): Pop3Parse {
 export function printableArgs(args: readonly string[]): boolean {
   return args.every((a) => a.length > 0 && /^[\x21-\x7e]+$/.test(a));
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-export function decodeUtf8(b: Buffer): string | null {
-  try {
-    return utf8.decode(b);
-  } catch {
-    return null;
-  }
-}

@@ -6,15 +6,12 @@
 import { SaslSession, type SaslReply } from '../../../sasl/driver.js';
 import { getMechanism } from '../../../sasl/registry.js';
 import type { Effect } from '../../common/session.js';
-import { PasswordCapture } from '../../common/login-flow.js';
+import { PasswordCapture, SASL_MECHANISM_NAME } from '../../common/login-flow.js';
 import { line, loginReply } from '../replies.js';
 import type { ImapState } from '../state.js';
 import type { ImapCommand, ImapContext } from './types.js';
 
 export interface AuthenticateArgs { mechanism: string; initialResponse?: string }
-
-/** RFC 4422 §3.1 mechanism names: 1-20 of upper-case letters, digits, `-` and `_`. */
-const MECHANISM_NAME = /^[A-Za-z0-9_-]{1,20}$/;
 
 export const authenticate: ImapCommand<AuthenticateArgs> = {
   name: 'AUTHENTICATE',
@@ -22,7 +19,7 @@ export const authenticate: ImapCommand<AuthenticateArgs> = {
   parse(args) {
     if (args.length < 1 || args.length > 2) return { ok: false, reason: 'AUTHENTICATE takes a mechanism and an optional initial response' };
     const [m, ir] = args;
-    if (m?.type !== 'atom' || !MECHANISM_NAME.test(m.value)) return { ok: false, reason: 'invalid mechanism name' };
+    if (m?.type !== 'atom' || !SASL_MECHANISM_NAME.test(m.value)) return { ok: false, reason: 'invalid mechanism name' };
     if (ir === undefined) return { ok: true, args: { mechanism: m.value } };
     // SASL-IR: base64 or "=", always an atom (the base64 alphabet is all ATOM-CHARs).
     if (ir.type !== 'atom') return { ok: false, reason: 'initial response must be base64 or =' };

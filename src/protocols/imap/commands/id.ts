@@ -4,9 +4,10 @@
  * the lowest level for troubleshooting and otherwise dropped: the relay sends its own ID with the
  * client's address to the backend.
  */
+import { decodeUtf8 } from '../../../sasl/text.js';
 import { ID_MAX_FIELD, ID_MAX_PAIRS, ID_MAX_VALUE } from '../limits.js';
 import { line } from '../replies.js';
-import { decodeUtf8, nstring } from '../syntax.js';
+import { nstring } from '../syntax.js';
 import type { ImapCommand } from './types.js';
 
 export type IdArgs = { params: Array<[string, string | null]> | null };

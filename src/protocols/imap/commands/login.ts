@@ -5,9 +5,10 @@
  */
 import { PASSWORD_MAX_BYTES } from '../../../passwords/limits.js';
 import { PLAIN_MAX_IDENTITY } from '../../../sasl/mechs/plain.js';
-import { PasswordCapture } from '../../common/login-flow.js';
+import { decodeUtf8 } from '../../../sasl/text.js';
+import { passwordLogin } from '../../common/login-flow.js';
 import { loginReply } from '../replies.js';
-import { astring, decodeUtf8 } from '../syntax.js';
+import { astring } from '../syntax.js';
 import type { ImapCommand } from './types.js';
 
 export interface LoginArgs { user: string; password: Buffer }
@@ -34,14 +35,8 @@ export const login: ImapCommand<LoginArgs> = {
     const policy = await ctx.policy();
     // A8: the password is not even looked at, so a refused LOGIN never counts towards lock-out.
     if (!policy.clearText) return loginReply(tag, { status: 'clear-text-disabled' });
-    const capture = new PasswordCapture();
-    capture.set(password);
-    const outcome = await ctx.deps.engine.authenticate({
-      mode: 'IMAP', client: ctx.info.remoteAddress, local: ctx.info.localAddress, secure: ctx.info.secure,
-      login: user, method: 'LOGIN-COMMAND', clearText: true, credential: { type: 'password', password: capture.password! },
-    });
+    const { outcome, capture } = await passwordLogin(ctx.deps, ctx.info, { mode: 'IMAP', login: user, method: 'LOGIN-COMMAND', password });
     if (outcome.status === 'ok') return ctx.loggedIn(tag, outcome, capture);
-    capture.clear();
     ctx.log.info('login.failed', { command: 'LOGIN', login: user, status: outcome.status });
     return loginReply(tag, outcome);
   },

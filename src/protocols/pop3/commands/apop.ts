@@ -4,9 +4,9 @@
  * rest (A9: a one-way stored password fails cleanly).
  */
 import { authenticateApop } from '../../../sasl/driver.js';
+import { decodeUtf8 } from '../../../sasl/text.js';
 import { PasswordCapture } from '../../common/login-flow.js';
 import { pop3LoginReply } from '../replies.js';
-import { decodeUtf8 } from '../syntax.js';
 import { AUTHORIZATION, type Pop3Command } from './types.js';
 
 export const apop: Pop3Command<{ text: string }> = {

@@ -6,16 +6,13 @@
 import { SaslSession, type SaslReply } from '../../../sasl/driver.js';
 import { getMechanism } from '../../../sasl/registry.js';
 import type { Effect } from '../../common/session.js';
-import { PasswordCapture } from '../../common/login-flow.js';
+import { PasswordCapture, SASL_MECHANISM_NAME } from '../../common/login-flow.js';
 import { line, pop3LoginReply } from '../replies.js';
 import type { Pop3State } from '../state.js';
 import { printableArgs } from '../syntax.js';
 import { AUTHORIZATION, type Pop3Command, type Pop3Context } from './types.js';
 
 export type AuthArgs = { list: true } | { list: false; mechanism: string; initialResponse?: string };
-
-/** RFC 4422 §3.1 mechanism names. */
-const MECHANISM_NAME = /^[A-Za-z0-9_-]{1,20}$/;
 
 export const auth: Pop3Command<AuthArgs> = {
   name: 'AUTH',
@@ -24,7 +21,7 @@ export const auth: Pop3Command<AuthArgs> = {
     if (l.args.length === 0) return { ok: true, args: { list: true } };
     if (l.args.length > 2 || !printableArgs(l.args)) return { ok: false, reason: 'AUTH takes a mechanism and an optional initial response' };
     const [m, ir] = l.args as [string, string | undefined];
-    if (!MECHANISM_NAME.test(m)) return { ok: false, reason: 'invalid mechanism name' };
+    if (!SASL_MECHANISM_NAME.test(m)) return { ok: false, reason: 'invalid mechanism name' };
     return { ok: true, args: ir === undefined ? { list: false, mechanism: m } : { list: false, mechanism: m, initialResponse: ir } };
   },
   async run(ctx, args) {

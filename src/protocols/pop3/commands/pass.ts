@@ -3,7 +3,7 @@
  * every account rule (N2, H2, A7, H1); a failure returns to the start of AUTHORIZATION.
  */
 import { PASSWORD_MAX_BYTES } from '../../../passwords/limits.js';
-import { PasswordCapture } from '../../common/login-flow.js';
+import { passwordLogin } from '../../common/login-flow.js';
 import { pop3LoginReply } from '../replies.js';
 import type { Pop3Command } from './types.js';
 
@@ -21,14 +21,8 @@ export const pass: Pop3Command<{ password: Buffer }> = {
     const policy = await ctx.policy();
     // A8 again: the setting may have changed since USER.
     if (!policy.clearText) return pop3LoginReply({ status: 'clear-text-disabled' });
-    const capture = new PasswordCapture();
-    capture.set(password);
-    const outcome = await ctx.deps.engine.authenticate({
-      mode: 'POP', client: ctx.info.remoteAddress, local: ctx.info.localAddress, secure: ctx.info.secure,
-      login: state.user, method: 'USER-PASS', clearText: true, credential: { type: 'password', password: capture.password! },
-    });
+    const { outcome, capture } = await passwordLogin(ctx.deps, ctx.info, { mode: 'POP', login: state.user, method: 'USER-PASS', password });
     if (outcome.status === 'ok') return ctx.loggedIn(outcome, capture);
-    capture.clear();
     ctx.log.info('login.failed', { command: 'PASS', login: state.user, status: outcome.status });
     return pop3LoginReply(outcome);
   },

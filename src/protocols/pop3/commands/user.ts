@@ -4,8 +4,8 @@
  * mailbox exists (H1): that is decided, with the password, at PASS.
  */
 import { PLAIN_MAX_IDENTITY } from '../../../sasl/mechs/plain.js';
+import { decodeUtf8 } from '../../../sasl/text.js';
 import { line, pop3LoginReply } from '../replies.js';
-import { decodeUtf8 } from '../syntax.js';
 import { AUTHORIZATION, type Pop3Command } from './types.js';
 
 const CONTROL = /[\x00-\x1f\x7f]/;
