@@ -1,0 +1,5 @@
+// Issue 5 proof, SMTP: every method each independent client offers, over STARTTLS and implicit TLS,
+// against Mailward in front of a real Dovecot and Postfix (XCLIENT); the cells come from matrix.ts.
+import { matrixSuite } from './matrix-run.js';
+
+matrixSuite('SMTP');
