@@ -133,7 +133,7 @@ test('W3: modules reach every server-wide setting; client addresses as CommuniGa
       ['UpdateModule LoginSecurity {TLSMinVersion="TLSv1.3";}', e501(/not a setting of module LoginSecurity \(it belongs to TLSSessions\)/)],
       ['UpdateModule TLSSessions {TLSMinVersion="TLSv1.3";TLSSessionTimeToLive=5m;}', 'OK'],
       ['GetModule TLSSessions', /TLSSessionTimeToLive=5m;TLSMinVersion="TLSv1.3";/],
-      ['GetModule PWD', '{Listeners=({Address="127.0.0.1";Port=1106;TLS=starttls;Grant=();Deny=();ProxyFrom=();ClearTextLogin="tls-only";});}'],
+      ['GetModule PWD', '{Listeners=({Address="127.0.0.1";Port=1106;TLS=starttls;Grant=();Deny=();ProxyFrom=();ClearTextLogin=always;});}'],
       ['UpdateModule PWD {Listeners=({Address="127.0.0.1";Port=2106;TLS=implicit;});}', 'OK'],
       ['GetModule PWD', /^\{Listeners=\(\{Address="127.0.0.1";Port=2106;TLS=implicit;/],
       ['GetModule IMAP', /Port=1143;.*Port=1993;/],
