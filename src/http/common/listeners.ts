@@ -14,7 +14,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { AddressList } from '../../access/addresses.js';
 import { logger } from '../../core/log.js';
 import { grantDecision } from '../../protocols/common/listener.js';
-import { PROXY_HEADER_TIMEOUT_MS, ProxyHeaderReader, type ProxyReadResult } from '../../protocols/common/proxy-protocol.js';
+import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from '../../protocols/common/proxy-protocol.js';
 import type { ListenerConfig } from '../../settings/schema.js';
 import type { TlsContextResolver } from '../../tls/context.js';
 import { normalizeAddress } from '../../tls/context.js';
@@ -164,33 +164,6 @@ export class WebListeners {
     for (const s of this.sockets) s.destroy();
     await Promise.all(servers.map(closeServer));
   }
-}
-
-/** Reads a PROXY header (N4) from a paused socket with the shared parser; bytes after the header
- *  (the TLS ClientHello, or the HTTP request) are put back, and the socket is paused again. */
-function readProxyHeader(socket: Socket, timeoutMs: number): Promise<ProxyReadResult | { status: 'timeout' } | { status: 'closed' }> {
-  return new Promise((resolve) => {
-    const reader = new ProxyHeaderReader();
-    const done = (r: ProxyReadResult | { status: 'timeout' } | { status: 'closed' }): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onClosed);
-      socket.off('close', onClosed);
-      socket.pause();
-      if (r.status === 'ok' && r.rest.length > 0) socket.unshift(r.rest);
-      resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      const r = reader.push(chunk);
-      if (r.status !== 'incomplete') done(r);
-    };
-    const onClosed = (): void => done({ status: 'closed' });
-    const timer = setTimeout(() => done({ status: 'timeout' }), timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', onClosed);
-    socket.once('close', onClosed);
-    socket.resume();
-  });
 }
 
 function closeServer(s: NetServer): Promise<void> {
