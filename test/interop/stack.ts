@@ -32,8 +32,10 @@ export interface AccountSpec {
   password: string;
   /** Account settings (PasswordEncryption, RequireSecureMethod...). */
   settings?: Record<string, CgValue>;
-  /** Also a Dovecot user (default true). */
+  /** Also a Dovecot user (default true; only for the main domain). */
   backend?: boolean;
+  /** The account's domain (default the main domain, example.com). */
+  domain?: string;
 }
 
 /** A listener of the stack: `id` names it for `port(id)`. */
@@ -51,6 +53,8 @@ export interface StackOptions {
   domain?: Record<string, CgValue>;
   /** Other domains (name -> settings). */
   domains?: Record<string, Record<string, CgValue>>;
+  /** Other domains with the main domain's backend settings, then these changes. */
+  backendDomains?: Record<string, Record<string, CgValue>>;
   postfix?: boolean;
   /** Give the main domain a Custom certificate from an OpenSSL test PKI (root, intermediate),
    *  with the extra names `localhost` (gsasl and Python verify the name they connect to, and
@@ -93,7 +97,7 @@ function listenerDict(l: ListenerSpec): CgDict {
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const dv = await startDovecot({
-    users: opts.accounts.filter((a) => a.backend !== false).map((a) => ({ name: `${a.name}@${DOMAIN}`, password: `backend-${a.password}` })),
+    users: opts.accounts.filter((a) => a.backend !== false && (a.domain ?? DOMAIN) === DOMAIN).map((a) => ({ name: `${a.name}@${DOMAIN}`, password: `backend-${a.password}` })),
     master: MASTER,
     authInet: opts.postfix === true,
   });
@@ -134,14 +138,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ...opts.server,
       });
       await s.admin.updateDomainSettings(LOCAL, DOMAIN, { ...backendSettings, ...opts.domain });
-      for (const a of opts.accounts) {
-        // PasswordEncryption is set before the password, so the password is stored that way.
-        await s.admin.createAccount(LOCAL, `${a.name}@${DOMAIN}`, { ...a.settings });
-        await s.admin.setAccountPassword(LOCAL, `${a.name}@${DOMAIN}`, a.password);
-      }
       for (const [name, settings] of Object.entries(opts.domains ?? {})) {
         await s.admin.createDomain(LOCAL, name);
         await s.admin.updateDomainSettings(LOCAL, name, settings);
+      }
+      for (const [name, settings] of Object.entries(opts.backendDomains ?? {})) {
+        await s.admin.createDomain(LOCAL, name);
+        await s.admin.updateDomainSettings(LOCAL, name, { ...backendSettings, ...settings });
+      }
+      for (const a of opts.accounts) {
+        // PasswordEncryption is set before the password, so the password is stored that way.
+        const address = `${a.name}@${a.domain ?? DOMAIN}`;
+        await s.admin.createAccount(LOCAL, address, { ...a.settings });
+        await s.admin.setAccountPassword(LOCAL, address, a.password);
       }
       if (opts.certificate) {
         pki = await makeTestPki();
