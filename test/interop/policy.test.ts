@@ -182,6 +182,52 @@ test('A9 CRAM-MD5 for an account stored one-way fails cleanly (curl exit 67, NO 
   assert.equal(plain.code, 0, plain.out);
 });
 
+/** The NT response length of the NTLM Type-3 message a client sent (24 = NTLMv1, more = NTLMv2). */
+function ntResponseLengths(out: string): number[] {
+  return [...out.matchAll(/(TlRMTVNTUAAD[A-Za-z0-9+/=]+)/g)].map((m) => Buffer.from(m[1]!, 'base64').readUInt16LE(20));
+}
+
+test('A3 NTLM over IMAP with curl, gsasl and imtest: which version each answers, and NTLMv1 accepted only while AllowNTLMv1 is on', async () => {
+  requireTool('gsasl', 'gsasl');
+  const runs: Record<string, () => Promise<{ code: number | null; out: string; ok: boolean }>> = {
+    curl: async () => { const r = await curl(curlArgs('IMAP', st.port('imap-s'), 'alice', PW.alice, { mech: 'NTLM' })); return { ...r, ok: r.code === 0 }; },
+    gsasl: async () => {
+      const [cmd, argv] = inHosts(hostsFile, 'gsasl', ['--connect', `${DOMAIN}:${st.port('imap-s')}`, '--imap', '--starttls', '-a', 'alice', '-p', PW.alice, '-r', DOMAIN, '-m', 'NTLM', '--x509-ca-file', caFile, '-d']);
+      const r = await runClient(cmd, argv);
+      return { ...r, ok: r.code === 0 && /Client authentication finished/.test(r.out) };
+    },
+    imtest: async () => {
+      const [cmd, argv] = inHosts(hostsFile, '/usr/lib/cyrus/bin/imtest', ['-t', '', '-p', String(st.port('imap-s')), '-m', 'NTLM', '-a', 'alice', '-w', PW.alice, DOMAIN]);
+      const r = await runClient(cmd, argv);
+      return { ...r, ok: /^Authenticated\.$/m.test(r.out) };
+    },
+  };
+  const seen: string[] = [];
+  try {
+    for (const allowV1 of ['YES', 'NO']) {
+      await st.updateServer({ AdvertiseNTLM: 'YES', AllowNTLMv1: allowV1 });
+      for (const [name, run] of Object.entries(runs)) {
+        const r = await run();
+        const lengths = ntResponseLengths(r.out);
+        assert.equal(lengths.length, 1, `${name}: one Type-3 message in the transcript:\n${r.out.slice(-3000)}`);
+        const v1 = lengths[0] === 24;
+        seen.push(`${name}: NTLMv${v1 ? 1 : 2} with AllowNTLMv1=${allowV1} -> ${r.ok ? 'accepted' : 'refused'}`);
+        assert.equal(r.ok, !v1 || allowV1 === 'YES', seen[seen.length - 1]);
+      }
+    }
+    // Both versions met the server: a client change that hid one would make this test weaker.
+    assert.ok(seen.some((x) => /NTLMv1 with AllowNTLMv1=NO -> refused/.test(x)), seen.join('; '));
+    assert.ok(seen.some((x) => /NTLMv2 with AllowNTLMv1=NO -> accepted/.test(x)), seen.join('; '));
+    await st.updateServer({ AdvertiseNTLM: 'NO' });
+    const hidden = await curl(curlArgs('IMAP', st.port('imap-s'), 'alice', PW.alice, { mech: 'NTLM' }));
+    assert.notEqual(hidden.code, 0, 'not offered, so curl has no NTLM to use');
+    assert.doesNotMatch(hidden.out, /AUTH=NTLM/);
+  } finally {
+    await st.updateServer({ AdvertiseNTLM: 'NO', AllowNTLMv1: 'NO' });
+    process.stdout.write(`A3 NTLM versions: ${seen.join('; ')}\n`);
+  }
+});
+
 // ---- A7: Secure Method Required over a clear link -------------------------------------------
 
 test('A7 over a clear link (ClearTextLogin=always): clear-text passwords refused with the "secure method" reply on IMAP, POP3 and SMTP; CRAM-MD5 accepted and relayed; PLAIN accepted over TLS', async () => {
