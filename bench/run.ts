@@ -101,7 +101,7 @@ export async function runBench(opts: RunOptions): Promise<Results> {
     const nginx64 = await startNginx(join(work, 'nginx64'), usersFile, backends, certs, '64k');
     nginxes.push(nginx64);
     log('starting Mailward');
-    const mailward = await startMailward(mw);
+    let mailward = await startMailward(mw);
     procs.push(mailward);
     log('starting openssl s_server (RSA, ECDSA)');
     const sRsa = await startSServer(certs.rsa);
@@ -109,7 +109,8 @@ export async function runBench(opts: RunOptions): Promise<Results> {
     procs.push(sRsa.proc, sEc.proc);
 
     const H = '127.0.0.1';
-    const mwProbe = probe([mailward.pid]);
+    // Reads the pid at each call: the memory test replaces the Mailward process.
+    const mwProbe: CpuProbe = { cpu: () => probe([mailward.pid]).cpu() };
     const nginxProbe = (n: typeof nginx): CpuProbe => combine(probe([n.proc.pid]), probe([n.auth.pid]));
     const dovecotAll = probe([dovecot.proc.pid]);
     const dovecotPre = (login: string): CpuProbe => probe([dovecot.proc.pid], (c) => c === login || c === 'auth');
@@ -166,12 +167,22 @@ export async function runBench(opts: RunOptions): Promise<Results> {
         log('  relay done');
       }
       if (opts.sections.includes('memory')) {
+        // Fresh processes for each measurement (see idleMemory).
         for (const tls of [false, true]) {
           const row = tls ? 'TLS' : 'plain';
           const sni = { servername: certs.ec.name };
-          const nTarget: Target = tls ? { host: H, port: nginx.imapEcPort, tls: sni } : { host: H, port: nginx.imapPort };
+          const fresh = await startNginx(join(work, `nginx-mem-${round}-${row}`), usersFile, backends, certs);
+          try {
+            const nTarget: Target = tls ? { host: H, port: fresh.imapEcPort, tls: sni } : { host: H, port: fresh.imapPort };
+            await safe(`memory ${row}/nginx`, async () => res.memory(row, 'nginx', await idleMemory(nTarget, rotation(stubUsers), scale.idleConnections, [fresh.proc.pid])));
+          } finally {
+            await stopNginx(fresh);
+          }
+          await mailward.stop();
+          procs.splice(procs.indexOf(mailward), 1);
+          mailward = await startMailward(mw);
+          procs.push(mailward);
           const mTarget: Target = tls ? { host: H, port: mw.ports.imaps, tls: sni } : { host: H, port: mw.ports.imap };
-          await safe(`memory ${row}/nginx`, async () => res.memory(row, 'nginx', await idleMemory(nTarget, rotation(stubUsers), scale.idleConnections, [nginx.proc.pid])));
           await safe(`memory ${row}/Mailward`, async () => res.memory(row, 'Mailward', await idleMemory(mTarget, rotation(stubUsers), scale.idleConnections, [mailward.pid])));
         }
         log('  memory done');

@@ -8,22 +8,33 @@ export const OPEN_CONCURRENCY = 64;
 /** Time for the server to settle (timers, GC) before PSS is read. */
 export const SETTLE_MS = 1500;
 
+/** Connections opened and closed before the baseline is read, so that code loaded or compiled
+ *  on first use, and pools a server fills once, are not counted as per-connection memory. */
+export const WARMUP_CONNECTIONS = 200;
+
+/** Expects a server process that has not served this test before (the caller starts a fresh
+ *  one): memory a previous run left in the allocator would hide the cost of new connections. */
 export async function idleMemory(target: Target, account: () => Account, n: number, roots: readonly number[]): Promise<{ bytesPerConn: number; before: number; after: number }> {
+  const conns: Conn[] = [];
+  const open = async (count: number): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        next++;
+        const c = await Conn.open(target);
+        conns.push(c);
+        await imapGreeting(c);
+        await imapLogin(c, account());
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, count) }, worker));
+  };
+  await open(Math.min(WARMUP_CONNECTIONS, n));
+  for (const c of conns.splice(0)) c.close();
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const before = treePssBytes(roots);
-  const conns: Conn[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < n) {
-      next++;
-      const c = await Conn.open(target);
-      conns.push(c);
-      await imapGreeting(c);
-      await imapLogin(c, account());
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
+    await open(n);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const after = treePssBytes(roots);
     return { bytesPerConn: (after - before) / n, before, after };

@@ -67,11 +67,17 @@ export async function prepareMailward(dataDir: string, o: {
 
 /** Starts the server process: `workers` undefined = the ordinary single process
  *  (`mailward start`); a number = the multi-core mode with that many workers. */
-export async function startMailward(m: MailwardSetup, opts: { workers?: number; cpus?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
+export async function startMailward(m: MailwardSetup, opts: { workers?: number; cpus?: string; env?: NodeJS.ProcessEnv; nodeFlags?: string[] } = {}): Promise<Proc> {
+  const node = [process.execPath, ...(opts.nodeFlags ?? [])];
   const argv = opts.workers === undefined
-    ? [process.execPath, join(ROOT, 'bin/mailward.js'), 'start', '--data', m.dataDir]
-    : [process.execPath, join(ROOT, 'dist/bench/mailward-cluster.js'), m.dataDir, String(opts.workers)];
+    ? [...node, join(ROOT, 'bin/mailward.js'), 'start', '--data', m.dataDir]
+    : [...node, join(ROOT, 'dist/bench/mailward-cluster.js'), m.dataDir, String(opts.workers)];
   const p = startProc(opts.workers === undefined ? 'mailward' : `mailward-x${opts.workers}`, argv, { cpus: opts.cpus ?? SERVER_CPU, ...(opts.env ? { env: opts.env } : {}) });
-  await waitForGreeting(m.ports.imap, /Mailward ready/, p);
+  try {
+    await waitForGreeting(m.ports.imap, /Mailward ready/, p);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
   return p;
 }

@@ -15,7 +15,8 @@ export type LogModule = (typeof LOG_MODULES)[number];
 export const LOG_LEVELS = ['none', 'failure', 'major', 'problem', 'info', 'low', 'all'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const levelRank = (l: LogLevel): number => LOG_LEVELS.indexOf(l);
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { none: 0, failure: 1, major: 2, problem: 3, info: 4, low: 5, all: 6 };
+const levelRank = (l: LogLevel): number => LEVEL_RANK[l] ?? 0;
 
 /** A value that must never be printed. `String(secret)` and `JSON.stringify` both redact it. */
 export class Secret<T = string> {
@@ -64,15 +65,27 @@ const stderrSink: LogSink = (r) => { process.stderr.write(JSON.stringify(r) + '\
 interface LogConfig { levels: Partial<Record<LogModule, LogLevel>>; defaultLevel: LogLevel; sink: LogSink }
 const config: LogConfig = { levels: {}, defaultLevel: 'major', sink: stderrSink };
 
+/** Each module's level as a rank, recomputed when the configuration changes: the check every
+ *  log call makes first (most calls on hot paths are below the level) is one array read. */
+const MODULE_INDEX = new Map<LogModule, number>(LOG_MODULES.map((m, i) => [m, i]));
+const moduleRanks: number[] = [];
+
+function recomputeRanks(): void {
+  for (const m of LOG_MODULES) moduleRanks[MODULE_INDEX.get(m) as number] = levelRank(config.levels[m] ?? config.defaultLevel);
+}
+recomputeRanks();
+
 export function configureLogging(opts: { levels?: Partial<Record<LogModule, LogLevel>>; defaultLevel?: LogLevel; sink?: LogSink }): void {
   if (opts.levels) config.levels = { ...opts.levels };
   if (opts.defaultLevel) config.defaultLevel = opts.defaultLevel;
   if (opts.sink) config.sink = opts.sink;
+  recomputeRanks();
 }
 
 /** One module's level, leaving the others as they are (E1's and T2's own Log settings). */
 export function setModuleLevel(module: LogModule, level: LogLevel): void {
   config.levels = { ...config.levels, [module]: level };
+  recomputeRanks();
 }
 
 export function moduleLevel(module: LogModule): LogLevel {
@@ -92,22 +105,32 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function logger(module: LogModule, base: Record<string, unknown> = {}): Logger {
-  const enabled = (level: LogLevel): boolean => level !== 'none' && levelRank(level) <= levelRank(moduleLevel(module));
-  const log = (level: LogLevel, event: string, fields?: Record<string, unknown>): void => {
-    if (!enabled(level)) return; // cheap exit before any allocation on hot paths
-    const rec = redact({ ...base, ...fields }) as Record<string, unknown>;
-    config.sink({ ts: new Date().toISOString(), level, module, event, ...rec });
-  };
-  return {
-    module,
-    enabled,
-    log,
-    failure: (e, f) => log('failure', e, f),
-    major: (e, f) => log('major', e, f),
-    problem: (e, f) => log('problem', e, f),
-    info: (e, f) => log('info', e, f),
-    low: (e, f) => log('low', e, f),
-    child: (fields) => logger(module, { ...base, ...fields }),
-  };
+/** Loggers are made per connection (with its session id), so one is a single small object whose
+ *  methods live on the prototype, not a set of fresh closures. */
+class ModuleLogger implements Logger {
+  readonly #index: number;
+  constructor(readonly module: LogModule, readonly base: Record<string, unknown> | null) {
+    this.#index = MODULE_INDEX.get(module) ?? 0;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return level !== 'none' && levelRank(level) <= (moduleRanks[this.#index] as number);
+  }
+
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
+    if (!this.enabled(level)) return; // cheap exit before any allocation on hot paths
+    const rec = redact(this.base ? { ...this.base, ...fields } : { ...fields }) as Record<string, unknown>;
+    config.sink({ ts: new Date().toISOString(), level, module: this.module, event, ...rec });
+  }
+
+  failure(e: string, f?: Record<string, unknown>): void { this.log('failure', e, f); }
+  major(e: string, f?: Record<string, unknown>): void { this.log('major', e, f); }
+  problem(e: string, f?: Record<string, unknown>): void { this.log('problem', e, f); }
+  info(e: string, f?: Record<string, unknown>): void { this.log('info', e, f); }
+  low(e: string, f?: Record<string, unknown>): void { this.log('low', e, f); }
+  child(fields: Record<string, unknown>): Logger { return new ModuleLogger(this.module, { ...this.base, ...fields }); }
+}
+
+export function logger(module: LogModule, base?: Record<string, unknown>): Logger {
+  return new ModuleLogger(module, base && Object.keys(base).length > 0 ? base : null);
 }

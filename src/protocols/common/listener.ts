@@ -43,7 +43,7 @@
  * connection.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, isIPv4, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { logger, type Logger, type LogModule } from '../../core/log.js';
@@ -83,6 +83,30 @@ export const TCP_KEEPALIVE_MS = 60_000;
 /** Length of the random session id in bytes (base64url: 8 characters). Unique enough to tell
  *  connections apart in the logs; not a secret. */
 const SESSION_ID_BYTES = 6;
+
+/** Session ids are cut from a pool of random bytes refilled this many ids at a time: one
+ *  randomBytes call per connection showed in the accept path's profile (bench/worklog.md), and
+ *  the ids are not secrets. */
+const SESSION_ID_POOL = 1024;
+let idPool: Buffer = Buffer.alloc(0);
+let idAt = 0;
+
+function sessionId(): string {
+  if (idAt + SESSION_ID_BYTES > idPool.length) {
+    idPool = randomBytes(SESSION_ID_BYTES * SESSION_ID_POOL);
+    idAt = 0;
+  }
+  const id = idPool.toString('base64url', idAt, idAt + SESSION_ID_BYTES);
+  idAt += SESSION_ID_BYTES;
+  return id;
+}
+
+/** The kernel reports IPv4 peers as canonical dotted quads, which is what normalizeAddress would
+ *  return for them: only other forms (IPv6, IPv4-mapped) need parsing. Every accept does this
+ *  twice, and ipaddr.js parsing showed in the profile (bench/worklog.md). */
+function socketAddress(a: string): string | null {
+  return isIPv4(a) ? a : normalizeAddress(a);
+}
 
 export interface ListenerLimits extends InputLimits {
   idleTimeoutMs: number;
@@ -147,6 +171,7 @@ export function grantDecision(policy: { grant: AddressList; deny: AddressList },
 
 /** The key the per-IP limit counts under. */
 export function perIpKey(address: string): string {
+  if (isIPv4(address)) return address;
   try {
     const a = ipaddr.parse(address);
     if (a.kind() === 'ipv6') {
@@ -312,8 +337,8 @@ export class ListenerSet {
   #accept(raw: Socket, listener: ProtocolListener): void {
     const policy = listener.policy;
     raw.on('error', (err) => this.#log.info('connection.error', { remote: raw.remoteAddress, error: err }));
-    const peer = normalizeAddress(raw.remoteAddress ?? '');
-    const local = normalizeAddress(raw.localAddress ?? '');
+    const peer = socketAddress(raw.remoteAddress ?? '');
+    const local = socketAddress(raw.localAddress ?? '');
     if (peer === null || local === null) { raw.destroy(); return; } // already gone
     const conn = new Connection({
       raw, policy, service: this.service, factory: this.#factory, tls: this.#tls, limits: this.#limits, log: this.#log,
@@ -364,7 +389,7 @@ const noop = (): void => undefined;
 /** One client connection, from accept to close. */
 class Connection {
   readonly #d: ConnectionDeps;
-  readonly #id = randomBytes(SESSION_ID_BYTES).toString('base64url');
+  readonly #id = sessionId();
   readonly #started = Date.now();
   #log: Logger;
   #state: State = 'opening';
@@ -440,7 +465,7 @@ class Connection {
     raw.setNoDelay(true);
     raw.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const config = policy.config;
-    this.#log.info('connection.accepted', { local: local.address, port: local.port, tls: config.TLS, ...(proxy ? { proxy: proxy.version } : {}) });
+    if (this.#log.enabled('info')) this.#log.info('connection.accepted', { local: local.address, port: local.port, tls: config.TLS, ...(proxy ? { proxy: proxy.version } : {}) });
     const info: ConnectionInfo = {
       id: this.#id,
       service: this.#d.service,
@@ -767,7 +792,7 @@ class Connection {
     this.#d.onEnd(this);
     if (this.#session) {
       try { this.#session.onClose(); } catch (err) { this.#log.problem('session.error', { during: 'onClose', error: err }); }
-      this.#log.info('connection.closed', { ms: Date.now() - this.#started, in: this.#socket.bytesRead, out: this.#socket.bytesWritten });
+      if (this.#log.enabled('info')) this.#log.info('connection.closed', { ms: Date.now() - this.#started, in: this.#socket.bytesRead, out: this.#socket.bytesWritten });
     }
   }
 }
