@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { Cell } from './matrix.js';
-import { inHosts, requireTool, runClient, type RunResult, type Step } from './tools.js';
+import { inHosts, requireFiles, requireTool, runClient, type RunResult, type Step } from './tools.js';
 
 export const HOST = 'example.com';
 export const CYRUS_BIN = '/usr/lib/cyrus/bin';
@@ -39,7 +39,8 @@ export interface ClientOutcome extends RunResult {
   refused: boolean;
 }
 
-const NTLM_OR_SASL = (m: string): string => (m === 'PLAIN+authzid' ? 'PLAIN' : m);
+/** The SASL mechanism name of a matrix method (PLAIN+authzid is PLAIN with an authzid). */
+const saslName = (m: string): string => (m === 'PLAIN+authzid' ? 'PLAIN' : m);
 
 function smtpMessage(ctx: ClientContext, eol: string): string {
   return [`Subject: ${ctx.tag}`, `From: ${ctx.user}@${HOST}`, 'To: bob@example.com', '', `Sent through Mailward (${ctx.tag}).`].join(eol) + eol;
@@ -59,7 +60,7 @@ const GSASL_LINE_PAUSE_MS = 300;
 
 async function gsasl(cell: Cell, ctx: ClientContext): Promise<ClientOutcome> {
   requireTool('gsasl', 'gsasl');
-  const mech = NTLM_OR_SASL(cell.method);
+  const mech = saslName(cell.method);
   const args = [
     '--connect', `${HOST}:${ctx.port}`, cell.protocol === 'IMAP' ? '--imap' : '--smtp', '--starttls',
     '-a', ctx.user, '-p', ctx.password, '-m', mech, '--x509-ca-file', ctx.caFile,
@@ -101,7 +102,8 @@ async function curl(cell: Cell, ctx: ClientContext): Promise<ClientOutcome> {
   // INTEROP.md: curl sends SNI only for names, so the name is resolved with --resolve.
   const args = [
     '-sS', '-v', '--max-time', '15', '--cacert', ctx.caFile, '--resolve', `${HOST}:${ctx.port}:127.0.0.1`,
-    '-u', `${ctx.user}:${ctx.password}`, '--login-options', cell.method === 'APOP' ? 'AUTH=+APOP' : `AUTH=${cell.method}`,
+    '-u', `${ctx.user}:${ctx.password}`, '--login-options', cell.method === 'APOP' ? 'AUTH=+APOP' : `AUTH=${saslName(cell.method)}`,
+    ...(cell.method === 'PLAIN+authzid' ? ['--sasl-authzid', `${ctx.user}@${HOST}`] : []),
     ...(implicit ? [] : ['--ssl-reqd']),
   ];
   if (cell.protocol === 'SMTP') {
@@ -112,7 +114,7 @@ async function curl(cell: Cell, ctx: ClientContext): Promise<ClientOutcome> {
   args.push(`${scheme}://${HOST}:${ctx.port}${path}`);
   const r = await runClient('curl', args);
   // The verbose trace shows the command curl sent: the method really used.
-  const sent = cell.method === 'APOP' ? /^> APOP /m : new RegExp(`^> (?:[A-Z0-9]+ )?(?:AUTHENTICATE|AUTH) ${cell.method}(?: |$)`, 'm');
+  const sent = cell.method === 'APOP' ? /^> APOP /m : new RegExp(`^> (?:[A-Z0-9]+ )?(?:AUTHENTICATE|AUTH) ${saslName(cell.method)}(?: |$)`, 'm');
   const worked = r.code === 0 && sent.test(r.out) && (cell.protocol === 'SMTP' ? /^< 250 2\.0\.0 Ok: queued/m.test(r.out) : r.out.includes(ctx.seed));
   return { ...r, worked, refused: r.code === 67 };
 }
@@ -123,6 +125,9 @@ async function cyrus(cell: Cell, ctx: ClientContext): Promise<ClientOutcome> {
   const tool = { IMAP: 'imtest', POP3: 'pop3test', SMTP: 'smtptest' }[cell.protocol];
   const bin = `${CYRUS_BIN}/${tool}`;
   requireTool(bin, 'cyrus-clients');
+  // The Cyrus tools find their mechanisms as libsasl2 plugins (a Recommends, so a
+  // --no-install-recommends install lacks them).
+  requireFiles('/usr/lib/*/sasl2/libcrammd5.so*', 'libsasl2-modules');
   const mech = ({ 'IMAP-LOGIN': 'login', 'USER/PASS': 'user', APOP: 'apop' } as Record<string, string>)[cell.method] ?? cell.method;
   // No LOGOUT/QUIT in the file: the tools send their own after it, and a second one reaches a
   // backend that is already closing with unread input, which then resets the connection and

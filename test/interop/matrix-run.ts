@@ -102,6 +102,12 @@ export function matrixSuite(protocol: Protocol): void {
         return;
       }
       assert.ok(r.worked, transcript);
+      if (cell.method === 'PLAIN+authzid' && cell.client !== 'python') {
+        // The transcript shows the PLAIN message sent: authzid NUL authcid NUL password.
+        const want = `${account.name}@${DOMAIN}\0${account.name}\0`;
+        const tokens = [...r.out.matchAll(/[A-Za-z0-9+/]{16,}={0,2}/g)].map((m) => Buffer.from(m[0], 'base64').toString('latin1'));
+        assert.ok(tokens.some((t) => t.startsWith(want)), `the client sent an authzid: ${transcript}`);
+      }
       assert.ok(successes.some((s) => s.method === serverMethod(cell.method)), `auth.success with method ${serverMethod(cell.method)}; got ${JSON.stringify(successes)}`);
       assert.ok(handshakes.length >= 1, 'a TLS handshake was logged');
       const version = String(handshakes[0]?.protocol);

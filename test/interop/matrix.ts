@@ -64,12 +64,12 @@ const CAPABILITIES: Capability[] = [
   // TLS 1.2 (tls-unique); plain SCRAM over TLS needs --no-cb.
   { client: 'gsasl', protocol: 'IMAP', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, ...SCRAM_PLUS, 'NTLM'], tls: ['STARTTLS'] },
   { client: 'gsasl', protocol: 'IMAP', methods: SCRAM_PLUS, tls: ['STARTTLS'], tlsVersion: 'TLSv1.2' },
-  { client: 'gsasl', protocol: 'SMTP', methods: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, ...SCRAM_PLUS, 'NTLM'], tls: ['STARTTLS'] },
+  { client: 'gsasl', protocol: 'SMTP', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, ...SCRAM_PLUS, 'NTLM'], tls: ['STARTTLS'] },
   { client: 'gsasl', protocol: 'SMTP', methods: SCRAM_PLUS, tls: ['STARTTLS'], tlsVersion: 'TLSv1.2' },
-  // curl: forced with --login-options AUTH=...; APOP with AUTH=+APOP.
-  { client: 'curl', protocol: 'IMAP', methods: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM'], tls: BOTH },
-  { client: 'curl', protocol: 'POP3', methods: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM', 'APOP'], tls: BOTH },
-  { client: 'curl', protocol: 'SMTP', methods: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM'], tls: BOTH },
+  // curl: forced with --login-options AUTH=...; APOP with AUTH=+APOP; authzid with --sasl-authzid.
+  { client: 'curl', protocol: 'IMAP', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM'], tls: BOTH },
+  { client: 'curl', protocol: 'POP3', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM', 'APOP'], tls: BOTH },
+  { client: 'curl', protocol: 'SMTP', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM'], tls: BOTH },
   // Cyrus: -m login = IMAP LOGIN, -m user / -m apop for POP3; SASL through libsasl2.
   { client: 'cyrus', protocol: 'IMAP', methods: ['IMAP-LOGIN', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: ['STARTTLS'] },
   { client: 'cyrus', protocol: 'POP3', methods: ['USER/PASS', 'APOP', 'PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: BOTH },

@@ -228,6 +228,19 @@ test('A3 NTLM over IMAP with curl, gsasl and imtest: which version each answers,
   }
 });
 
+test('A1 PLAIN with the authzid of another account (curl --sasl-authzid, gsasl -z): refused, since alice holds no right to act for wendy', async () => {
+  const args = curlArgs('IMAP', st.port('imap-s'), 'alice', PW.alice, { mech: 'PLAIN' });
+  const r = await curl([...args.slice(0, -1), '--sasl-authzid', `wendy@${DOMAIN}`, args[args.length - 1]!]);
+  assert.equal(r.code, 67, r.out);
+  assert.match(r.out, /^< A\d+ NO /m);
+  const mark = logs.mark();
+  const [cmd, argv] = inHosts(hostsFile, 'gsasl', ['--connect', `${DOMAIN}:${st.port('smtp-s')}`, '--smtp', '--starttls', '-a', 'alice', '-z', `wendy@${DOMAIN}`, '-p', PW.alice, '-m', 'PLAIN', '--x509-ca-file', caFile, '-d']);
+  const g = await runClient(cmd, argv);
+  assert.notEqual(g.code, 0, g.out);
+  assert.match(g.out, /^535 /m);
+  assert.deepEqual(logs.since(mark, 'auth.success'), []);
+});
+
 // ---- A7: Secure Method Required over a clear link -------------------------------------------
 
 test('A7 over a clear link (ClearTextLogin=always): clear-text passwords refused with the "secure method" reply on IMAP, POP3 and SMTP; CRAM-MD5 accepted and relayed; PLAIN accepted over TLS', async () => {

@@ -21,6 +21,12 @@ export function requireTool(tool: string, debianPackage: string): void {
   assert.ok(found, `${tool} is missing: install the Debian package ${debianPackage} (apt-get install -y ${debianPackage})`);
 }
 
+/** Fails (naming the package) when no file matches the shell glob `pattern`. */
+export function requireFiles(pattern: string, debianPackage: string): void {
+  const r = spawnSync('sh', ['-c', `ls ${pattern} 2>/dev/null | head -n 1`], { encoding: 'utf8' });
+  assert.ok(r.stdout.trim() !== '', `${pattern} is missing: install the Debian package ${debianPackage} (apt-get install -y ${debianPackage})`);
+}
+
 /**
  * A hosts file for the clients' private mount namespace: every test name points at loopback.
  * example.com comes first on its line and has a line of its own, so the reverse lookup of
