@@ -17,7 +17,7 @@ import { until } from './wire.js';
 const OTHER = 'other.test';
 const ALIAS = 'alias.test';
 /** T2: a short Time To Live, so that "after the TTL" is a few seconds into the test. */
-const TTL_SECONDS = 3;
+const TTL_SECONDS = 4;
 const PASSWORD = 'Alice-tls-pw-1';
 
 let st: Stack;
