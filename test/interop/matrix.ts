@@ -71,12 +71,12 @@ const CAPABILITIES: Capability[] = [
   { client: 'curl', protocol: 'POP3', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM', 'APOP'], tls: BOTH },
   { client: 'curl', protocol: 'SMTP', methods: ['PLAIN', 'PLAIN+authzid', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'NTLM'], tls: BOTH },
   // Cyrus: -m login = IMAP LOGIN, -m user / -m apop for POP3; SASL through libsasl2.
-  { client: 'cyrus', protocol: 'IMAP', methods: ['IMAP-LOGIN', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: ['STARTTLS'] },
+  { client: 'cyrus', protocol: 'IMAP', methods: ['IMAP-LOGIN', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: BOTH },
   { client: 'cyrus', protocol: 'POP3', methods: ['USER/PASS', 'APOP', 'PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: BOTH },
   { client: 'cyrus', protocol: 'SMTP', methods: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', ...SCRAM, 'NTLM'], tls: BOTH },
   // libsasl2 2.1.28 sends `p=tls-unique` even on TLS 1.3, where tls-unique is undefined (RFC
   // 9266): a correct server refuses it.
-  { client: 'cyrus', protocol: 'IMAP', methods: SCRAM_PLUS, tls: ['STARTTLS'], expect: 'refused', note: 'Cyrus asks for tls-unique on TLS 1.3' },
+  { client: 'cyrus', protocol: 'IMAP', methods: SCRAM_PLUS, tls: BOTH, expect: 'refused', note: 'Cyrus asks for tls-unique on TLS 1.3' },
   { client: 'cyrus', protocol: 'POP3', methods: SCRAM_PLUS, tls: BOTH, expect: 'refused', note: 'Cyrus asks for tls-unique on TLS 1.3' },
   { client: 'cyrus', protocol: 'SMTP', methods: SCRAM_PLUS, tls: BOTH, expect: 'refused', note: 'Cyrus asks for tls-unique on TLS 1.3' },
   // swaks: --tls is STARTTLS, --tls-on-connect implicit TLS.
@@ -96,10 +96,6 @@ export const GAPS: Gap[] = [
   { client: 'swaks', protocol: 'POP3', methods: 'all', tls: 'both', reason: 'swaks is an SMTP client' },
   { client: 'curl', protocol: 'IMAP', methods: 'IMAP-LOGIN, SCRAM-*', tls: 'both', reason: 'curl 7.88 cannot force IMAP LOGIN and has no SCRAM' },
   { client: 'curl', protocol: 'POP3', methods: 'USER/PASS, SCRAM-*', tls: 'both', reason: 'curl 7.88 cannot force USER/PASS and has no SCRAM' },
-  {
-    client: 'cyrus', protocol: 'IMAP', methods: 'all', tls: 'implicit',
-    reason: 'BUG (reported): imtest hangs after the greeting on the implicit-TLS port; Mailward writes the IMAP greeting before the TLS 1.3 session tickets (Node), OpenSSL servers write it after them',
-  },
   { client: 'cyrus', protocol: 'IMAP', methods: 'LOGIN (SASL)', tls: 'both', reason: 'imtest -m LOGIN sends the IMAP LOGIN command (it matches "login" without case), never AUTHENTICATE LOGIN' },
   { client: 'python', protocol: 'SMTP', methods: 'DIGEST-MD5, NTLM, SCRAM-*', tls: 'both', reason: 'smtplib offers PLAIN, LOGIN and CRAM-MD5 only' },
 ];

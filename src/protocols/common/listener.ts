@@ -486,6 +486,11 @@ class Connection {
       if (r.status !== 'ok') { this.#finish(); return; }
       if (this.#finished) { r.socket.destroy(); return; } // dropped (shutdown) during the handshake
       this.#adoptTls(r.socket, r);
+      // OpenSSL sends the TLS 1.3 session tickets just after the handshake completes, in the next
+      // turn of the event loop. A greeting written now would go before them, and some clients
+      // (Cyrus imtest) read the greeting, then wait for ticket records that never come first: the
+      // server speaks after its tickets, as Dovecot does.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.#finished) return; // the client left during the handshake
     try {
