@@ -232,3 +232,14 @@ test('P5: after an OS login the user sets the own password, which then works', a
   } finally { await f.done(); }
 });
 
+
+test('A2, A9: a one-way account stores SCRAM-SHA-256 and SCRAM-SHA-1 keys, so both SCRAM mechanisms can work', async () => {
+  const f = await fixture();
+  try {
+    const keys = (await f.d.accountSettings('example.com', 'alice')).data.ScramKeys as string[];
+    assert.deepEqual(keys.map((k) => /^\{(SCRAM-SHA-[0-9]+)\}/.exec(k)?.[1]).sort(), ['SCRAM-SHA-1', 'SCRAM-SHA-256']);
+    const facts = { mode: 'IMAP' as const, client: '127.0.0.1', secure: true };
+    const sha1 = await f.engine.scramParameters(facts, 'alice', 'SHA-1');
+    assert.ok(keys.some((k) => k.startsWith('{SCRAM-SHA-1}') && k.includes(sha1.salt.toString('base64'))), 'the stored SHA-1 salt');
+  } finally { await f.done(); }
+});

@@ -33,6 +33,9 @@ export class PasswordService implements PasswordPort {
     const h = await passwords.hashNewPassword(password, {
       encryption: s.PasswordEncryption === 'clear' ? 'clear' : 'one-way',
       scramIterations: server.ScramIterations,
+      // SCRAM-SHA-256 as P3 asks, and SCRAM-SHA-1 beside it: both are advertised (A2), and a
+      // client that only speaks SCRAM-SHA-1 should work for a one-way account too.
+      scramAlgorithms: ['SHA-256', 'SHA-1'],
     });
     if (!h.ok) {
       throw new MailwardError('settings.invalid', h.reason === 'empty' ? 'an empty password never logs in (P4): remove the password instead'
