@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Account, Target } from './lib/client.js';
@@ -28,11 +28,11 @@ import { percentile } from './lib/stats.js';
 
 export const FULL: Scale = {
   name: 'full', rounds: 3, durationMs: 2500, warmupMs: 500, concurrency: 16, idleConnections: 5000, fetchBytes: 10 * 1024 * 1024,
-  latencyMs: 5000, attackers: 16, users: 50,
+  latencyMs: 5000, attackers: 16, users: 50, settleMs: 1500,
 };
 export const SMOKE: Scale = {
   name: 'smoke', rounds: 1, durationMs: 250, warmupMs: 100, concurrency: 2, idleConnections: 20, fetchBytes: 256 * 1024,
-  latencyMs: 300, attackers: 2, users: 3,
+  latencyMs: 300, attackers: 2, users: 3, settleMs: 100,
 };
 
 export const SECTIONS = ['login', 'tls', 'relay', 'memory', 'latency', 'scaling'] as const;
@@ -174,7 +174,7 @@ export async function runBench(opts: RunOptions): Promise<Results> {
           const fresh = await startNginx(join(work, `nginx-mem-${round}-${row}`), usersFile, backends, certs);
           try {
             const nTarget: Target = tls ? { host: H, port: fresh.imapEcPort, tls: sni } : { host: H, port: fresh.imapPort };
-            await safe(`memory ${row}/nginx`, async () => res.memory(row, 'nginx', await idleMemory(nTarget, rotation(stubUsers), scale.idleConnections, [fresh.proc.pid])));
+            await safe(`memory ${row}/nginx`, async () => res.memory(row, 'nginx', await idleMemory(nTarget, rotation(stubUsers), scale.idleConnections, [fresh.proc.pid], scale.settleMs)));
           } finally {
             await stopNginx(fresh);
           }
@@ -183,7 +183,7 @@ export async function runBench(opts: RunOptions): Promise<Results> {
           mailward = await startMailward(mw);
           procs.push(mailward);
           const mTarget: Target = tls ? { host: H, port: mw.ports.imaps, tls: sni } : { host: H, port: mw.ports.imap };
-          await safe(`memory ${row}/Mailward`, async () => res.memory(row, 'Mailward', await idleMemory(mTarget, rotation(stubUsers), scale.idleConnections, [mailward.pid])));
+          await safe(`memory ${row}/Mailward`, async () => res.memory(row, 'Mailward', await idleMemory(mTarget, rotation(stubUsers), scale.idleConnections, [mailward.pid], scale.settleMs)));
         }
         log('  memory done');
       }
@@ -236,6 +236,9 @@ export async function runBench(opts: RunOptions): Promise<Results> {
   }
   res.meta = machineInfo();
   if (opts.out) {
+    // The figures themselves, so the report can be written again (bench/worklog.md edited)
+    // without measuring again: node dist/bench/run.js --render FILE.json --out FILE.md
+    await writeFile(opts.out.replace(/\.md$/, '') + '-data.json', JSON.stringify(res.toJSON(), null, 1));
     const { markdown, svg } = await renderReport(res, opts.svgOut ? { svgName: opts.svgOut.split('/').pop() as string } : {});
     await writeFile(opts.out, markdown);
     if (opts.svgOut) await writeFile(opts.svgOut, svg);
@@ -266,6 +269,14 @@ if (isMain) {
   const secAt = args.indexOf('--sections');
   const sections = secAt >= 0 ? (args[secAt + 1] ?? '').split(',') as Section[] : [...SECTIONS];
   const out = outAt >= 0 ? args[outAt + 1] : join(ROOT, 'docs/benchmarks.md');
+  const renderAt = args.indexOf('--render');
+  if (renderAt >= 0) {
+    const data = JSON.parse(await readFile(args[renderAt + 1] ?? '', 'utf8')) as ReturnType<Results['toJSON']>;
+    const { markdown, svg } = await renderReport(Results.fromJSON(data), { svgName: `${(out ?? '').split('/').pop()?.replace(/\.md$/, '')}-rates.svg` });
+    await writeFile(out ?? '', markdown);
+    await writeFile((out ?? '').replace(/\.md$/, '') + '-rates.svg', svg);
+    process.exit(0);
+  }
   runBench({ scale: smoke ? SMOKE : FULL, sections, ...(out ? { out, svgOut: out.replace(/\.md$/, '') + '-rates.svg' } : {}) }).catch((e: unknown) => {
     process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     process.exitCode = 1;

@@ -5,7 +5,7 @@ import { treePssBytes } from './proc.js';
 
 /** Connections opened at once while building up the idle set. */
 export const OPEN_CONCURRENCY = 64;
-/** Time for the server to settle (timers, GC) before PSS is read. */
+/** Time for the server to settle (timers, GC) before PSS is read (the smoke run uses less). */
 export const SETTLE_MS = 1500;
 
 /** Connections opened and closed before the baseline is read, so that code loaded or compiled
@@ -14,7 +14,7 @@ export const WARMUP_CONNECTIONS = 200;
 
 /** Expects a server process that has not served this test before (the caller starts a fresh
  *  one): memory a previous run left in the allocator would hide the cost of new connections. */
-export async function idleMemory(target: Target, account: () => Account, n: number, roots: readonly number[]): Promise<{ bytesPerConn: number; before: number; after: number }> {
+export async function idleMemory(target: Target, account: () => Account, n: number, roots: readonly number[], settleMs = SETTLE_MS): Promise<{ bytesPerConn: number; before: number; after: number }> {
   const conns: Conn[] = [];
   const open = async (count: number): Promise<void> => {
     let next = 0;
@@ -31,15 +31,15 @@ export async function idleMemory(target: Target, account: () => Account, n: numb
   };
   await open(Math.min(WARMUP_CONNECTIONS, n));
   for (const c of conns.splice(0)) c.close();
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  await new Promise((r) => setTimeout(r, settleMs));
   const before = treePssBytes(roots);
   try {
     await open(n);
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await new Promise((r) => setTimeout(r, settleMs));
     const after = treePssBytes(roots);
     return { bytesPerConn: (after - before) / n, before, after };
   } finally {
     for (const c of conns) c.close();
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await new Promise((r) => setTimeout(r, settleMs));
   }
 }

@@ -17,6 +17,8 @@ export interface Scale {
   latencyMs: number;
   attackers: number;
   users: number;
+  /** Pause before PSS is read in the memory test. */
+  settleMs: number;
 }
 
 type Cell = Map<string, number[]>;
@@ -50,6 +52,19 @@ export class Results {
   }
   scaling(row: string, r: RunResult): void { this.put('scaling', row, 'x', 'rate', r.rate); this.put('scaling', row, 'x', 'us', r.usPerOp); this.#gen('scaling', r.generatorLoad); }
   generator(section: string): Summary { return summarize(this.genLoad.get(section) ?? []); }
+
+  toJSON(): { scale: Scale; meta: Record<string, string>; failures: string[]; cells: [string, number[]][]; genLoad: [string, number[]][] } {
+    return { scale: this.scale, meta: this.meta, failures: this.failures, cells: [...this.cells], genLoad: [...this.genLoad] };
+  }
+
+  static fromJSON(j: ReturnType<Results['toJSON']>): Results {
+    const r = new Results(j.scale);
+    r.meta = j.meta;
+    r.failures.push(...j.failures);
+    for (const [k, v] of j.cells) r.cells.set(k, v);
+    for (const [k, v] of j.genLoad) r.genLoad.set(k, v);
+    return r;
+  }
 }
 
 export const LOGIN_ROWS = ['IMAP LOGIN', 'IMAP AUTHENTICATE PLAIN', 'IMAP AUTHENTICATE SCRAM-SHA-256', 'POP3 USER/PASS'];
