@@ -14,7 +14,7 @@
  * Hide Unknown (H1) folds "unknown" into "bad credentials", and an unknown name costs a dummy
  * hash verification so that both take the same time.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { logger, Secret } from '../core/log.js';
 import { AddressList, isLoopback } from '../access/addresses.js';
 import type { Directory } from '../directory/directory.js';
@@ -30,6 +30,13 @@ import { osUserName } from './sources/os/index.js';
 import type { AccountSettings, ServerSettings } from '../settings/schema.js';
 
 const log = logger('AUTH');
+
+/** How many real verification times are kept: enough to follow the load of the last minutes,
+ *  small enough to adapt when the password scheme or the machine's load changes. */
+const VERIFY_SAMPLES_MAX = 128;
+/** Until this many are known, unknown names pay for a real dummy verification (a cold server
+ *  has nothing to imitate yet). */
+const VERIFY_SAMPLES_MIN = 16;
 
 /** Where a login comes from: the "mode" of CommuniGate Pro's helper protocol. */
 export type AuthMode = 'IMAP' | 'POP' | 'SMTP' | 'HTTP' | 'CLI' | 'PWD';
@@ -77,6 +84,9 @@ export class AuthEngine {
   private readonly now: () => number;
   /** Per-process key for stable fake SCRAM salts and for SCRAM salts of clear-text passwords. */
   private readonly saltKey = randomBytes(32);
+  /** Recent durations (ms) of real own-password verifications, for H1's stand-in delay. */
+  private readonly verifyTimes: number[] = [];
+  private verifySlot = 0;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -131,7 +141,11 @@ export class AuthEngine {
       const ext = this.deps.external?.() ?? null;
       if (consult && ext) {
         const o = await ext.newName({ name: r.account, domain: r.domain });
-        if (o.status === 'ok') r = await dir.resolveLogin(`${r.account}@${r.domain}`);
+        if (o.status === 'ok') {
+          // The program may have created the account by any means: read the store again.
+          dir.forgetAccounts(r.domain);
+          r = await dir.resolveLogin(`${r.account}@${r.domain}`);
+        }
       }
     }
     if (r.kind !== 'account') {
@@ -228,7 +242,9 @@ export class AuthEngine {
     const stored = s.Password;
     if (c.type === 'password') {
       if (stored === '') return 'bad'; // P4
+      const t0 = performance.now();
       const r = await passwords.verify(c.password, stored, { encryption: encryptionOf(s) });
+      if (!r.problem) this.recordVerifyTime(performance.now() - t0);
       if (r.problem === 'busy' || r.problem === 'internal') return 'temporary';
       if (!r.ok) return 'bad';
       if (r.needsUpgrade) void this.upgrade(domain, account, c.password, s);
@@ -273,9 +289,26 @@ export class AuthEngine {
     }
   }
 
-  /** H1: an unknown name (or a locked account) costs what a real verification costs. */
+  /**
+   * H1: an unknown name (or a locked account) takes what a real verification takes. Once enough
+   * real verifications have been timed, the reply waits for a duration drawn from them instead of
+   * hashing: the same distribution of times, without the CPU. Hashing for every guess at a locked
+   * or invented name would let a brute-force flood take the hashing threads from real users.
+   */
   private async burnTime(req: AuthRequest): Promise<void> {
-    if (req.credential.type === 'password') await passwords.dummyVerify(req.credential.password);
+    if (req.credential.type !== 'password') return;
+    const n = this.verifyTimes.length;
+    if (n < VERIFY_SAMPLES_MIN) {
+      await passwords.dummyVerify(req.credential.password);
+      return;
+    }
+    const ms = this.verifyTimes[randomInt(n)] ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  private recordVerifyTime(ms: number): void {
+    if (this.verifyTimes.length < VERIFY_SAMPLES_MAX) this.verifyTimes.push(ms);
+    else this.verifyTimes[this.verifySlot++ % VERIFY_SAMPLES_MAX] = ms;
   }
 
   /** P3: a legacy hash that verified is replaced by the current form, at this login. */

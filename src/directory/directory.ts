@@ -57,6 +57,12 @@ function scopeOf(r: ObjectRef): Scope | null {
 
 export class Directory {
   private readonly cache = new Map<string, Promise<Versioned | null>>();
+  /** Account names per domain: every login asks whether its account exists, and listing a
+   *  directory per login was a quarter of a login's CPU (docs/benchmarks.md). */
+  private readonly accountNames = new Map<string, Promise<Set<string>>>();
+  /** Effective account settings by the revisions of their three layers: decoding them per login
+   *  was most of the rest. */
+  private readonly effective = new Map<string, { revs: string; resolved: Resolved<AccountSettings> }>();
   private domainIndex: Promise<{ aliases: Map<string, string>; addresses: Map<string, string>; domains: Set<string> }> | null = null;
 
   private readonly changeListeners = new Set<(change: DirectoryChange) => void>();
@@ -93,6 +99,18 @@ export class Directory {
   private invalidate(ref?: ObjectRef): void {
     if (ref) this.cache.delete(refKey(ref)); else this.cache.clear();
     if (!ref || ref.kind === 'domain' || ref.kind === 'server') this.domainIndex = null;
+    if (!ref) this.accountNames.clear();
+    else if (ref.kind === 'account') this.accountNames.delete(ref.domain);
+    this.effective.clear();
+  }
+
+  /**
+   * Forgets what is known about a domain's accounts, so the next lookup reads the store: for
+   * accounts created behind the directory's back (E3: the External Authentication program made
+   * one, and "the server looks the name up again").
+   */
+  forgetAccounts(domain: string): void {
+    this.accountNames.delete(domain);
   }
 
   /**
@@ -251,7 +269,14 @@ export class Directory {
   }
 
   async accountExists(domain: string, account: string): Promise<boolean> {
-    return (await this.store.listAccounts(domain)).includes(account.toLowerCase());
+    let names = this.accountNames.get(domain);
+    if (!names) {
+      const p = this.store.listAccounts(domain).then((l) => new Set(l));
+      names = p;
+      this.accountNames.set(domain, p);
+      p.catch(() => { if (this.accountNames.get(domain) === p) this.accountNames.delete(domain); });
+    }
+    return (await names).has(account.toLowerCase());
   }
 
   async requireAccount(domain: string, account: string): Promise<AccountRef> {
@@ -306,11 +331,17 @@ export class Directory {
       this.get({ kind: 'domainAccountDefaults', domain: r.domain }),
       this.get({ kind: 'serverAccountDefaults' }),
     ]);
-    return resolveAccount({
+    const key = `${r.account}@${r.domain}`;
+    const revs = `${acc?.revision ?? ''}/${dd?.revision ?? ''}/${sd?.revision ?? ''}`;
+    const hit = this.effective.get(key);
+    if (hit && hit.revs === revs) return hit.resolved;
+    const resolved = resolveAccount({
       account: acc?.data ?? null, accountWhere: where({ kind: 'account', ...r }),
       domainDefaults: dd?.data ?? null, domainWhere: where({ kind: 'domainAccountDefaults', domain: r.domain }),
       serverDefaults: sd?.data ?? null,
     });
+    this.effective.set(key, { revs, resolved });
+    return resolved;
   }
 
   /**
