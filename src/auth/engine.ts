@@ -34,7 +34,7 @@ const log = logger('AUTH');
 /** How many real verification times are kept: enough to follow the load of the last minutes,
  *  small enough to adapt when the password scheme or the machine's load changes. */
 const VERIFY_SAMPLES_MAX = 128;
-/** Until this many are known, unknown names pay for a real dummy verification (a cold server
+/** Until this many are known, a locked account pays for a real dummy verification (a cold server
  *  has nothing to imitate yet). */
 const VERIFY_SAMPLES_MIN = 16;
 
@@ -149,7 +149,8 @@ export class AuthEngine {
       }
     }
     if (r.kind !== 'account') {
-      await this.burnTime(req);
+      // H1: a real dummy verification, so an invented name costs what a wrong password costs.
+      if (req.credential.type === 'password') await passwords.dummyVerify(req.credential.password);
       return { status: 'unknown' };
     }
     const { domain, account } = r;
@@ -158,7 +159,7 @@ export class AuthEngine {
     // 3. H2
     const st = await this.deps.lockout.state(key, this.now(), periodMs);
     if (st.lockedUntil !== null) {
-      await this.burnTime(req);
+      await this.lockedDelay(req);
       return { status: 'locked', until: st.lockedUntil };
     }
     const settings = (await dir.effectiveAccountSettings(domain, account)).values;
@@ -290,12 +291,12 @@ export class AuthEngine {
   }
 
   /**
-   * H1: an unknown name (or a locked account) takes what a real verification takes. Once enough
-   * real verifications have been timed, the reply waits for a duration drawn from them instead of
-   * hashing: the same distribution of times, without the CPU. Hashing for every guess at a locked
-   * or invented name would let a brute-force flood take the hashing threads from real users.
+   * A locked account answers after a delay drawn from recently timed real verifications: it looks
+   * like a wrong password (H1), but costs no hashing. Hashing for every guess at a locked account
+   * would let a brute-force flood take the hashing threads from real users (H2 exists to stop that
+   * flood). Until enough times are known, a real dummy verification stands in.
    */
-  private async burnTime(req: AuthRequest): Promise<void> {
+  private async lockedDelay(req: AuthRequest): Promise<void> {
     if (req.credential.type !== 'password') return;
     const n = this.verifyTimes.length;
     if (n < VERIFY_SAMPLES_MIN) {
