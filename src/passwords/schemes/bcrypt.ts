@@ -3,8 +3,7 @@
  * `{BLF-CRYPT}`. Checked by @node-rs/bcrypt's async call, which runs on libuv's thread pool.
  * bcrypt reads at most 72 password bytes: its own limit, one more reason to upgrade.
  */
-import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
-import { equalSecrets } from '../encoding.js';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import { BCRYPT_MAX_COST } from '../limits.js';
 import type { ParseResult, PasswordScheme, SchemeCheck } from '../types.js';
 import { forms, malformed, oneWay, overLimit } from './common.js';
@@ -25,16 +24,8 @@ export const bcrypt: PasswordScheme = {
     if (cost < BCRYPT_MIN_COST || cost > BCRYPT_TOP_COST) return malformed('bcrypt cost outside 04..31');
     if (cost > BCRYPT_MAX_COST) return overLimit('bcrypt cost above BCRYPT_MAX_COST');
     return oneWay('bcrypt', async (password): Promise<SchemeCheck> => {
-      // Hash with the stored salt and compare ourselves, so the comparison is constant-time
-      // whatever the library does; a salt its strict creation parser refuses (non-canonical
-      // trailing bits) falls back to the library's own verify.
-      let computed: string | null;
-      try {
-        computed = await bcryptHash(password, { salt: core.slice(0, 29) });
-      } catch {
-        computed = null;
-      }
-      if (computed !== null) return equalSecrets(Buffer.from(computed, 'latin1'), Buffer.from(core, 'latin1')) ? 'match' : 'mismatch';
+      // The library's verify recomputes the hash with the stored salt and compares the result
+      // in constant time (the Rust bcrypt crate's verify uses subtle's ConstantTimeEq).
       try {
         return (await bcryptVerify(password, core)) ? 'match' : 'mismatch';
       } catch {
