@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+
+const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 import { dict } from '../../settings/format/types.js';
 import type { Effect } from '../common/session.js';
 import { b64, connectionInfo, effectProblem, fixture, makeSecure } from '../common/testing/fixture.js';
@@ -28,6 +30,8 @@ const input: fc.Arbitrary<Input> = fc.oneof(
 test('POP3 session fuzz: random input never throws, effects keep the contract, nothing after close', async () => {
   // Lock-out off: once a random wrong password locked clara, no run could reach the relay.
   const f = await fixture(dict({ LoginFailureLimit: '0' }));
+  // A fixed seed keeps the coverage floor below a property of the test, not of chance; run with
+  // another seed (FUZZ_SEED=n) to explore further.
   const seen = new Map<string, number>();
   const note = (k: string): void => { seen.set(k, (seen.get(k) ?? 0) + 1); };
   try {
@@ -57,7 +61,7 @@ test('POP3 session fuzz: random input never throws, effects keep the contract, n
         }
       }
       s.onClose();
-    }), { numRuns: 300 });
+    }), { numRuns: 300, seed: FUZZ_SEED });
     // Coverage floor: the generator must reach the deep paths, or a pass would prove little.
     for (const k of ['write', 'close', 'relay', 'starttls', '+ ', '+OK', '-ERR', '[AUTH]']) {
       assert.ok((seen.get(k) ?? 0) > 0, `fuzzing never reached ${k}: ${JSON.stringify([...seen])}`);

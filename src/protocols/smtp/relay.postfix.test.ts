@@ -79,6 +79,8 @@ test('B1 SMTP relay login with a wrong master password: refused by Postfix, the 
   // One failing attempt only: Dovecot's auth penalty would slow a second one down by seconds.
   const replies = await send({ BackendSMTPMode: 'relay-login', BackendMasterPassword: 'wrong' }, '192.0.2.80', 'never');
   assert.ok(replies.some((l) => l === '454 4.7.0 The mail server refused the session; try again later'), replies.join('\n'));
+  // Postfix writes its log line a moment after it answered: wait for it (bounded).
+  for (let i = 0; i < 50 && !/SASL PLAIN authentication failed/.test(pf.log()); i++) await new Promise((r) => setTimeout(r, 100));
   assert.match(pf.log(), /SASL PLAIN authentication failed/);
 });
 
