@@ -26,17 +26,9 @@ import { fileURLToPath } from 'node:url';
 import { configureLogging, logger } from './core/log.js';
 import { AdminService } from './admin/service.js';
 import { PasswordService } from './auth/password-service.js';
-import { DefaultBackendConnector } from './backends/default-connector.js';
 import { Directory } from './directory/directory.js';
-import { openServices, type Services } from './main.js';
-import type { ProtocolDeps } from './protocols/common/deps.js';
-import { ListenerSet } from './protocols/common/listener.js';
-import type { ServiceName, SessionFactory } from './protocols/common/session.js';
-import { ImapSession } from './protocols/imap/session.js';
-import { Pop3Session } from './protocols/pop3/session.js';
-import { PwdSession } from './protocols/pwd/session.js';
-import { SmtpSession } from './protocols/smtp/session.js';
-import { ListenerPart, Runtime } from './runtime.js';
+import { addProtocolListeners, openServices } from './main.js';
+import { Runtime } from './runtime.js';
 import { openFileStore } from './settings/backends/files/index.js';
 
 const log = logger('SYSTEM');
@@ -77,7 +69,9 @@ export async function startCluster(dataDir: string, opts: { workers: number; pri
     const settings = await services.directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
     runtime = await Runtime.start(services.directory, services.passwords);
-    await addListeners(runtime, services, ['PWD']);
+    // The primary is the only writer: it serves the admin port, with lock-out reads and unlocks.
+    const admin = new AdminService(services.directory, services.passwords, runtime.engine);
+    await addProtocolListeners(runtime, { directory: services.directory, admin }, ['PWD']);
   } catch (e) {
     await runtime?.stop();
     await services.close();
@@ -142,25 +136,6 @@ export async function startCluster(dataDir: string, opts: { workers: number; pri
   };
 }
 
-async function addListeners(runtime: Runtime, s: Pick<Services, 'directory' | 'admin'>, which: readonly ServiceName[]): Promise<void> {
-  const { directory } = s;
-  const deps: ProtocolDeps = {
-    engine: runtime.engine,
-    serverSettings: async () => (await directory.serverSettings()).values,
-    backends: new DefaultBackendConnector({ directory }),
-    hostname: () => directory.mainDomain(),
-  };
-  const factories: Record<ServiceName, SessionFactory> = {
-    IMAP: (info) => new ImapSession(info, deps),
-    POP: (info) => new Pop3Session(info, deps),
-    SMTP: (info) => new SmtpSession(info, deps),
-    PWD: (info) => new PwdSession(info, { engine: runtime.engine, admin: s.admin, serverSettings: deps.serverSettings, hostname: deps.hostname }),
-  };
-  for (const service of which) {
-    await runtime.add(new ListenerPart(service, new ListenerSet({ service, tls: runtime.tls, sessionFactory: factories[service] })));
-  }
-}
-
 /** A worker: the store without the lock (the primary holds it and is the only writer), its own
  *  runtime, and the mail listeners on the sockets the primary shares. */
 async function runWorker(dir: string): Promise<void> {
@@ -169,11 +144,11 @@ async function runWorker(dir: string): Promise<void> {
     const store = await openFileStore(dir, { lock: false });
     const directory = new Directory(store);
     const passwords = new PasswordService(directory);
-    const admin = new AdminService(directory, passwords);
     const settings = await directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
     const runtime = await Runtime.start(directory, passwords);
-    await addListeners(runtime, { directory, admin }, ['IMAP', 'POP', 'SMTP']);
+    // Workers serve no admin port; the admin service only satisfies the listener wiring.
+    await addProtocolListeners(runtime, { directory, admin: new AdminService(directory, passwords, runtime.engine) }, ['IMAP', 'POP', 'SMTP']);
     const stop = async (): Promise<void> => { await runtime.stop(); await store.close(); process.exit(0); };
     process.on('message', (m: ToWorker) => {
       if (m.type !== 'retire') return;

@@ -147,29 +147,37 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
   }
 }
 
-/** The mail and admin protocol listeners (issue 5, W3's PWD port), following `Listeners`. */
-async function startMailServices(services: Services, runtime: Runtime): Promise<void> {
-  const { directory } = services;
-  const backends = new DefaultBackendConnector({ directory });
+/**
+ * Listeners for the given protocol services (issue 5; W3's PWD port), following `Listeners`.
+ * `admin` serves PWD's CLI commands. Shared by the single-process server and the cluster mode.
+ */
+export async function addProtocolListeners(runtime: Runtime, s: { directory: Directory; admin: AdminService }, which: readonly ServiceName[]): Promise<void> {
+  const { directory } = s;
   const deps: ProtocolDeps = {
     engine: runtime.engine,
     serverSettings: async () => (await directory.serverSettings()).values,
-    backends,
+    backends: new DefaultBackendConnector({ directory }),
     hostname: () => directory.mainDomain(),
   };
-  // The running server's admin service also reads and clears lock-outs (the offline one cannot:
-  // lock-out counters live in the server process).
-  const admin = new AdminService(directory, services.passwords, runtime.engine);
-  const pwdDeps: PwdDeps = { engine: runtime.engine, admin, serverSettings: deps.serverSettings, hostname: deps.hostname };
+  const pwdDeps: PwdDeps = { engine: runtime.engine, admin: s.admin, serverSettings: deps.serverSettings, hostname: deps.hostname };
   const factories: Record<ServiceName, SessionFactory> = {
     IMAP: (info) => new ImapSession(info, deps),
     POP: (info) => new Pop3Session(info, deps),
     SMTP: (info) => new SmtpSession(info, deps),
     PWD: (info) => new PwdSession(info, pwdDeps),
   };
-  for (const [service, sessionFactory] of Object.entries(factories) as [ServiceName, SessionFactory][]) {
-    await runtime.add(new ListenerPart(service, new ListenerSet({ service, tls: runtime.tls, sessionFactory })));
+  for (const service of which) {
+    await runtime.add(new ListenerPart(service, new ListenerSet({ service, tls: runtime.tls, sessionFactory: factories[service] })));
   }
+}
+
+/** Everything the single-process server runs besides the runtime: protocol and web listeners. */
+async function startMailServices(services: Services, runtime: Runtime): Promise<void> {
+  const { directory } = services;
+  // The running server's admin service also reads and clears lock-outs (the offline one cannot:
+  // lock-out counters live in the server process).
+  const admin = new AdminService(directory, services.passwords, runtime.engine);
+  await addProtocolListeners(runtime, { directory, admin }, ['IMAP', 'POP', 'SMTP', 'PWD']);
   // WebAdmin (with the CLI/JSON API) and WebUser, on the HTTPA and HTTPU listeners.
   const settings = (await directory.serverSettings()).values;
   const web = await startWebServers({
