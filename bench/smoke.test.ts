@@ -20,7 +20,9 @@ test('B1, T2, H2: bench harness smoke run - every server, operation and section 
     assert.deepEqual(r.failures, []);
     const finite = (s: string, row: string, col: string, m: string): void => {
       const v = r.get(s, row, col, m).median;
-      assert.ok(Number.isFinite(v) && v > 0, `${s} / ${row} / ${col} / ${m} = ${v}`);
+      // A figure must exist; at this tiny scale it may round to 0 (/proc counts CPU in 10 ms
+      // ticks, and a 150 ms round can fall between two), so only its presence is checked here.
+      assert.ok(Number.isFinite(v) && v >= 0, `${s} / ${row} / ${col} / ${m} = ${v}`);
     };
     for (const row of LOGIN_ROWS) for (const col of LOGIN_COLS) if (!(row.includes('SCRAM') && col.startsWith('nginx'))) finite('login', row, col, 'us');
     for (const row of TLS_ROWS) for (const col of TLS_COLS) finite('tls', row, col, 'us');
