@@ -5,6 +5,7 @@
  * what the policy promises: `-p` (protocols offered), `-s` (cipher categories: NULL, export, LOW,
  * 3DES, CBC...) and `-S` (server defaults, including the chain of trust), nothing else.
  */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { run, tempDir } from './tools.js';
 
@@ -59,4 +60,26 @@ export async function runTestssl(host: string, port: number, opts: TestsslOption
   } finally {
     t.remove();
   }
+}
+
+/**
+ * The policy verdict (T8) on a scan of a listener with the test PKI: nothing below TLS 1.2, no weak
+ * cipher category, a complete chain (certificate and intermediate) that verifies. The test PKI's
+ * short validity and missing CRL/OCSP are the only serious findings allowed.
+ */
+export function assertTestsslVerdict(findings: ReadonlyMap<string, TestsslFinding>, all: readonly TestsslFinding[]): void {
+  const f = (id: string): string => findings.get(id)?.finding ?? `(no ${id} finding)`;
+  for (const id of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) assert.match(f(id), /^not offered/, `${id}: ${f(id)}`);
+  assert.match(f('TLS1_2'), /^offered/);
+  assert.match(f('TLS1_3'), /^offered/);
+  for (const id of ['cipherlist_NULL', 'cipherlist_aNULL', 'cipherlist_EXPORT', 'cipherlist_LOW', 'cipherlist_3DES_IDEA', 'cipherlist_AVERAGE']) {
+    assert.match(f(id), /^not offered/, `${id}: ${f(id)}`);
+  }
+  assert.match(f('cipherlist_STRONG'), /^offered/);
+  assert.equal(f('cert_chain_of_trust'), 'passed.', 'a complete chain to the test root');
+  assert.equal(f('certs_countServer'), '2', 'the certificate and the intermediate are sent');
+  assert.equal(f('certs_list_ordering_problem'), 'no');
+  assert.match(f('cert_trust'), /^Ok via SAN/);
+  const allowed = new Set(['cert_expirationStatus', 'cert_notAfter', 'cert_revocation']);
+  assert.deepEqual(all.filter((x) => (x.severity === 'HIGH' || x.severity === 'CRITICAL') && !allowed.has(x.id)), []);
 }
