@@ -63,6 +63,7 @@ export class Directory {
   /** Effective account settings by the revisions of their three layers: decoding them per login
    *  was most of the rest. */
   private readonly effective = new Map<string, { revs: string; resolved: Resolved<AccountSettings> }>();
+  private readonly resolvedObjects = new Map<string, { revision: string; value: unknown }>();
   private domainIndex: Promise<{ aliases: Map<string, string>; addresses: Map<string, string>; domains: Set<string> }> | null = null;
 
   private readonly changeListeners = new Set<(change: DirectoryChange) => void>();
@@ -102,6 +103,7 @@ export class Directory {
     if (!ref) this.accountNames.clear();
     else if (ref.kind === 'account') this.accountNames.delete(ref.domain);
     this.effective.clear();
+    this.resolvedObjects.clear();
   }
 
   /**
@@ -166,7 +168,18 @@ export class Directory {
   // ---- server ---------------------------------------------------------------------------------
 
   async serverSettings(): Promise<Resolved<ServerSettings>> {
-    return resolveServer((await this.get({ kind: 'server' }))?.data ?? null);
+    const v = await this.get({ kind: 'server' });
+    return this.resolvedBy(`server`, v?.revision ?? '', () => resolveServer(v?.data ?? null));
+  }
+
+  /** Decoded settings by object and revision: a login asks for the server's and its domain's
+   *  settings several times, and decoding them (Listeners included) each time was hot-path work. */
+  private resolvedBy<T>(key: string, revision: string, make: () => T): T {
+    const hit = this.resolvedObjects.get(key);
+    if (hit && hit.revision === revision) return hit.value as T;
+    const value = make();
+    this.resolvedObjects.set(key, { revision, value });
+    return value;
   }
 
   async mainDomain(): Promise<string> {
@@ -249,7 +262,8 @@ export class Directory {
   }
 
   async domainSettings(domain: string): Promise<Resolved<DomainSettings>> {
-    return resolveDomain((await this.get({ kind: 'domain', domain }))?.data ?? null, where({ kind: 'domain', domain }));
+    const v = await this.get({ kind: 'domain', domain });
+    return this.resolvedBy(`domain:${domain}`, v?.revision ?? '', () => resolveDomain(v?.data ?? null, where({ kind: 'domain', domain })));
   }
 
   async setDomainAliases(domain: string, aliases: string[]): Promise<void> {
