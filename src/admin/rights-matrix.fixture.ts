@@ -33,7 +33,7 @@ export async function makeMatrixFixture(): Promise<MatrixFixture> {
   const root = await mkdtemp(join(tmpdir(), 'mw-matrix-'));
   const dataDir = join(root, 'data');
   const store = await openFileStore(dataDir);
-  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', LoginFailureLimit: '0' }));
+  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', LoginFailureLimit: '0', LoginFailureDelay: '0s' }));
   const directory = new Directory(store);
   const passwords = new PasswordService(directory);
   // The engine as lock-out port, as in the running server, so the lock-out cells run too.

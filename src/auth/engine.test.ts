@@ -62,7 +62,7 @@ interface Fx { dir: string; d: Directory; engine: AuthEngine; os: TableOs; clock
 async function fixture(server: CgDict = dict()): Promise<Fx> {
   const dir = await mkdtemp(join(tmpdir(), 'mw-engine-'));
   const store = await openFileStore(join(dir, 'data'));
-  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'NO', LoginFailureLimit: '3', LoginFailurePeriod: '60s', ...server }));
+  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'NO', LoginFailureLimit: '3', LoginFailurePeriod: '60s', LoginFailureDelay: '0s', ...server }));
   const d = new Directory(store);
   await d.createDomain('example.com');
   await d.createDomain('corp.test', dict({ LocalIPAddresses: ['127.0.0.2'], ConsultExternalAuth: 'YES' }));
@@ -242,4 +242,36 @@ test('A2, A9: a one-way account stores SCRAM-SHA-256 and SCRAM-SHA-1 keys, so bo
     const sha1 = await f.engine.scramParameters(facts, 'alice', 'SHA-1');
     assert.ok(keys.some((k) => k.startsWith('{SCRAM-SHA-1}') && k.includes(sha1.salt.toString('base64'))), 'the stored SHA-1 salt');
   } finally { await f.done(); }
+});
+
+test('H1, H2: every failure that can read as a wrong password waits LoginFailureDelay on a timer; success and other refusals do not', async () => {
+  const f = await fixture(dict({ LoginFailureDelay: '1s', LoginFailureLimit: '2' }));
+  try {
+    const timed = async (r: AuthRequest): Promise<[string, number]> => {
+      const t0 = performance.now();
+      const o = await f.engine.authenticate(r);
+      return [o.status, performance.now() - t0];
+    };
+    // Three failures run side by side: a timer, not a queue, so together they take one delay.
+    const t0 = performance.now();
+    const fails = await Promise.all([timed(req('alice', pw('nope'))), timed(req('nobody', pw('x'))), timed(req('off', pw('off-pass')))]);
+    const together = performance.now() - t0;
+    assert.deepEqual(fails.map(([s]) => s), ['bad-credentials', 'unknown', 'disabled']);
+    for (const [s, ms] of fails) assert.ok(ms >= 990, `${s} answered after ${ms.toFixed(0)} ms, before the 1 s delay`);
+    assert.ok(together < 1900, `the delays overlap (${together.toFixed(0)} ms for three)`);
+    // alice has two failures now (limit 2): locked, and the lock waits too.
+    await f.engine.authenticate(req('alice', pw('nope')));
+    const [locked, lockedMs] = await timed(req('alice', pw('alice-pass')));
+    assert.equal(locked, 'locked');
+    assert.ok(lockedMs >= 990, `locked answered after ${lockedMs.toFixed(0)} ms`);
+    const [ok, okMs] = await timed(req('clara', pw('clara-pass')));
+    assert.equal(ok, 'ok');
+    assert.ok(okMs < 500, `a right password is not delayed (${okMs.toFixed(0)} ms)`);
+    // A7 is not a guess: it is answered at once (the client can retry over TLS).
+    const [a7, a7Ms] = await timed(req('secure', pw('secure-pass'), { secure: false }));
+    assert.equal(a7, 'secure-method-required');
+    assert.ok(a7Ms < 500, `A7 refusal not delayed (${a7Ms.toFixed(0)} ms)`);
+  } finally {
+    await f.done();
+  }
 });

@@ -15,6 +15,7 @@
  * hash verification so that both take the same time.
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { logger, Secret } from '../core/log.js';
 import { AddressList, isLoopback } from '../access/addresses.js';
 import type { Directory } from '../directory/directory.js';
@@ -37,6 +38,9 @@ const VERIFY_SAMPLES_MAX = 128;
 /** Until this many are known, a locked account pays for a real dummy verification (a cold server
  *  has nothing to imitate yet). */
 const VERIFY_SAMPLES_MIN = 16;
+
+/** Outcomes a password guess can produce: the ones the failure delay applies to. */
+const GUESS_FAILURES: ReadonlySet<AuthOutcome['status']> = new Set(['bad-credentials', 'unknown', 'locked', 'disabled']);
 
 /** Where a login comes from: the "mode" of CommuniGate Pro's helper protocol. */
 export type AuthMode = 'IMAP' | 'POP' | 'SMTP' | 'HTTP' | 'CLI' | 'PWD';
@@ -117,6 +121,10 @@ export class AuthEngine {
     if (outcome.status === 'ok') log.info('auth.success', { ...fields, source: outcome.source });
     else if (outcome.status === 'locked') log.problem('auth.locked', fields);
     else log.info('auth.failed', fields);
+    // Every reply that can read as a wrong password waits the same delay, so it neither tells
+    // them apart (H1) nor lets one connection guess faster than one try per delay; a timer, so
+    // the waiting costs no CPU that real users need.
+    if (GUESS_FAILURES.has(outcome.status) && server.LoginFailureDelay > 0) await delay(server.LoginFailureDelay * 1000);
     return shown;
   }
 

@@ -63,7 +63,7 @@ test('H1: unknown account and wrong password take the same time (Mann–Whitney,
   const store = await openFileStore(dir);
   try {
     // Lock-out off: 200 wrong passwords must all take the wrong-password path.
-    await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'YES', LoginFailureLimit: '0' }));
+    await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'YES', LoginFailureLimit: '0', LoginFailureDelay: '0s' }));
     const d = new Directory(store);
     await d.createDomain('example.com');
     const passwords = new PasswordService(d);

@@ -87,6 +87,8 @@ export const SERVER_SETTINGS = {
     'H2: this many failed logins within the period suspend the account for that period; 0 disables.'),
   LoginFailurePeriod: def(duration(1, 30 * 86400), 600, 'within', 'Login Security',
     'H2: the counting window and the suspension time.'),
+  LoginFailureDelay: def(duration(0, 60), 2, 'Delay failed login replies', 'Login Security',
+    'A failed login (wrong password, unknown or suspended account) is answered after this delay, on a timer: a guessing client gets one try per delay and connection, while the server spends no CPU waiting. 0 answers at once.'),
   AdvertiseSecureSASL: def(boolean, true, 'Advertise Secure SASL methods', 'Login Security',
     'A6: offer CRAM-MD5, DIGEST-MD5 and SCRAM.'),
   AdvertiseMSN: def(boolean, false, 'Advertise MSN SASL method', 'Login Security', 'A6: offer the MSN method.'),

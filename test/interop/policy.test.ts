@@ -15,7 +15,7 @@ import { freePort } from '../../src/backends/test/dovecot.js';
 import { LineClient } from '../../src/protocols/common/test-support.js';
 import { DOMAIN, startStack, type Stack } from './stack.js';
 import { startHaproxy, type HaproxyInstance } from './haproxy.js';
-import { inHosts, LogCapture, requireNamespaceTools, requireTool, runClient, writeHostsFile } from './tools.js';
+import { inHosts, LogCapture, requireNamespaceTools, requireTool, runClient, writeHostsFile, type RunResult } from './tools.js';
 import { login, loggedIn, open, tryLogin, until, type Proto } from './wire.js';
 
 const PW = { alice: 'Alice-policy-pw1', sam: 'Sam-policy-pw22', lou: 'Lou-policy-pw333', carol: 'Carol-policy-pw4', wendy: 'Wendy-policy-pw5', nina: 'Nina-policy-pw66', dan: 'Dan-policy-pw777', bob: 'Bob-policy-pw888' };
@@ -128,7 +128,7 @@ function writeMessage(): string {
   return f;
 }
 
-async function curl(args: string[]): Promise<{ code: number | null; out: string }> {
+async function curl(args: string[]): Promise<RunResult> {
   requireTool('curl', 'curl');
   return runClient('curl', args);
 }
@@ -146,6 +146,28 @@ test('H1 wrong password: curl (IMAP, POP3) and swaks (SMTP) are refused; the rep
   const s = await runClient(cmd, argv);
   assert.equal(s.code, 28, `swaks exit 28 (auth failed):\n${s.out}`);
   assert.match(s.out, /^<~\* +535 5\.7\.8 Authentication credentials invalid/m);
+});
+
+test('H1, H2 LoginFailureDelay=1s through the real listeners: curl\'s wrong password (IMAP) and swaks\' (SMTP) are answered after the delay, while a right login on another connection meanwhile goes through at once', async () => {
+  await st.updateServer({ LoginFailureDelay: '1s' });
+  try {
+    requireTool('swaks', 'swaks');
+    const [cmd, argv] = inHosts(hostsFile, 'swaks', ['--server', `${DOMAIN}:${st.port('smtp-s')}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'wendy', '--auth-password', 'wrong-password', '--from', `wendy@${DOMAIN}`, '--to', 'bob@example.com']);
+    const [wrong, smtpWrong, right] = await Promise.all([
+      curl(curlArgs('IMAP', st.port(PORTS.IMAP.s), 'wendy', 'wrong-password')),
+      runClient(cmd, argv),
+      // Started a little later, so that it runs while the failures wait.
+      new Promise<void>((r) => setTimeout(r, 200)).then(() => curl(curlArgs('IMAP', st.port(PORTS.IMAP.s), 'alice', PW.alice))),
+    ]);
+    assert.equal(wrong.code, 67, wrong.out);
+    assert.equal(smtpWrong.code, 28, smtpWrong.out);
+    assert.equal(right.code, 0, right.out);
+    assert.ok(wrong.ms >= 1000, `IMAP wrong password answered after ${wrong.ms} ms`);
+    assert.ok(smtpWrong.ms >= 1000, `SMTP wrong password answered after ${smtpWrong.ms} ms`);
+    assert.ok(right.ms < wrong.ms, `the right login (${right.ms} ms) did not wait behind the failures (${wrong.ms} ms)`);
+  } finally {
+    await st.updateServer({ LoginFailureDelay: '0s' });
+  }
 });
 
 test('H1 unknown user with Hide Unknown on: the reply is byte for byte the wrong-password reply, on IMAP, POP3, SMTP and PWD', async () => {

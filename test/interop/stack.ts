@@ -135,6 +135,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         Listeners: listeners,
         // Interop runs log little: failures only, so a test's output stays readable.
         LogLevel: 'failure',
+        // Wrong-password cells answer at once; policy.test.ts checks the delay itself.
+        LoginFailureDelay: '0s',
         ...opts.server,
       });
       await s.admin.updateDomainSettings(LOCAL, DOMAIN, { ...backendSettings, ...opts.domain });

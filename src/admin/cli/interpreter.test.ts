@@ -125,7 +125,7 @@ test('W3: modules reach every server-wide setting; client addresses as CommuniGa
     const owners = Object.keys(SERVER_SETTINGS).map((k) => MODULES.filter((m) => (m.kind === 'group' ? m.keys.includes(k) : k === 'Listeners')).length);
     assert.ok(owners.every((n) => n >= 1), 'each setting has a module');
     await run(f, `postmaster@${MAIN}`, [
-      ['GetModule LoginSecurity', '{HideUnknownAccounts=YES;LoginFailureLimit=3;LoginFailurePeriod=1m;AdvertiseSecureSASL=YES;AdvertiseMSN=NO;AdvertiseNTLM=NO;AllowNTLMv1=NO;ScramIterations=4096;}'],
+      ['GetModule LoginSecurity', '{HideUnknownAccounts=YES;LoginFailureLimit=3;LoginFailurePeriod=1m;LoginFailureDelay=0s;AdvertiseSecureSASL=YES;AdvertiseMSN=NO;AdvertiseNTLM=NO;AllowNTLMv1=NO;ScramIterations=4096;}'],
       ['UpdateModule loginsecurity {LoginFailureLimit=5;LoginFailurePeriod=15m;}', 'OK'],
       ['GetModule LoginSecurity', /LoginFailureLimit=5;LoginFailurePeriod=15m;/],
       ['SetModule LoginSecurity {LoginFailureLimit=7;}', 'OK'],

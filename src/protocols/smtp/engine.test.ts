@@ -24,7 +24,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mw-smtp-engine-'));
   const store = await openFileStore(join(dir, 'data'));
   closeStore = () => store.close();
-  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'NO', RejectNonClientLogins: 'YES', ClientIPAddresses: ['192.0.2.0/24'] }));
+  await store.put({ kind: 'server' }, dict({ MainDomainName: 'example.com', HideUnknownAccounts: 'NO', LoginFailureDelay: '0s', RejectNonClientLogins: 'YES', ClientIPAddresses: ['192.0.2.0/24'] }));
   const d = new Directory(store);
   await d.createDomain('example.com');
   const passwords = new PasswordService(d);

@@ -50,7 +50,7 @@ export async function adminFixture(server: CgDict = dict()): Promise<AdminFixtur
   const dir = await mkdtemp(join(tmpdir(), 'mw-cli-'));
   const store = await openFileStore(join(dir, 'data'));
   await store.put({ kind: 'server' }, dict({
-    MainDomainName: MAIN, HideUnknownAccounts: 'YES', LoginFailureLimit: '3', LoginFailurePeriod: '60s', ...server,
+    MainDomainName: MAIN, HideUnknownAccounts: 'YES', LoginFailureLimit: '3', LoginFailurePeriod: '60s', LoginFailureDelay: '0s', ...server,
   }));
   const directory = new Directory(store);
   // Clear passwords: APOP and CRAM-MD5 need them (A9), and tests stay fast (no argon2id).

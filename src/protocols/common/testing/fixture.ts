@@ -143,7 +143,7 @@ export async function fixture(server: CgDict = dict()): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'mw-proto-'));
   const store = await openFileStore(join(dir, 'data'));
   await store.put({ kind: 'server' }, dict({
-    MainDomainName: 'example.com', HideUnknownAccounts: 'NO', LoginFailureLimit: '3', LoginFailurePeriod: '60s', ...server,
+    MainDomainName: 'example.com', HideUnknownAccounts: 'NO', LoginFailureLimit: '3', LoginFailurePeriod: '60s', LoginFailureDelay: '0s', ...server,
   }));
   const directory = new Directory(store);
   await directory.createDomain('example.com');
