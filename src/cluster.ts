@@ -1,33 +1,40 @@
 /**
- * Multi-core mode: one primary process and N workers (node:cluster), each worker a full runtime
- * (authentication engine, TLS resolver, IMAP/POP3/SMTP listeners) over the same data directory.
+ * Multi-core mode (`mailward start --workers N`): one primary process and N workers
+ * (node:cluster), each worker a full runtime (authentication engine, TLS resolver, IMAP/POP3/SMTP
+ * listeners) over the same data directory.
  *
- * - Listening sockets are shared: the primary binds each address once and every worker accepts
- *   on it (SCHED_NONE: the kernel hands each connection to one worker; the primary never
- *   touches client bytes, so it is no bottleneck).
+ * - Listening sockets are shared: the primary binds each mail address once and every worker
+ *   accepts on it (SCHED_NONE: the kernel hands each connection to one worker; the primary never
+ *   touches mail clients' bytes, so it is no bottleneck).
  * - The data-directory lock (one writer per directory, S1) is held by the primary, which is also
- *   the only writer: it runs the admin port (PWD). Workers open the store without the lock and
- *   only read.
+ *   the only writer: it runs what writes settings or keeps state for the whole server - the PWD
+ *   port, the WebAdmin with the JSON API and the WebUser (HTTPA, HTTPU; their sessions and login
+ *   history live there). Workers open the store without the lock and only read.
+ * - Lock-out (H2) is shared: the primary keeps the counters and the workers ask it over the IPC
+ *   channel (src/auth/lockout-ipc.ts), so N failures within T lock an account on every worker,
+ *   an admin's unlock clears it everywhere and a replaced worker forgets nothing. A primary that
+ *   does not answer makes a login a temporary failure, never a hang.
  * - Settings: a worker's directory caches what it read, and only its own writes invalidate that
  *   cache. So when the primary's directory changes, the workers are replaced one at a time: a
  *   new worker starts (reading the new settings), then the old one stops accepting and exits
  *   once its connections, relayed sessions included, have ended.
- * - Per-worker state (say so to admins; docs/benchmarks.md and the report repeat it):
- *   lock-out counters (H2) are per worker, so an attacker spread over N workers can make up to
- *   N x LoginFailureLimit attempts per period, and a worker replacement forgets them;
- *   TLS session tickets and session IDs (T2) resume only on the worker that issued them (a
- *   resumption landing elsewhere becomes a full handshake); each worker makes its own Test
- *   Certificate (T3).
+ * - Per worker (docs/operations.md says so to admins): TLS session tickets and session IDs (T2)
+ *   resume only on the worker that issued them (a resumption landing elsewhere becomes a full
+ *   handshake); each worker makes its own Test Certificate (T3), as does the primary for its
+ *   web and PWD listeners; per-address connection counts and the H1 timing samples.
  * - A worker that dies is replaced after WORKER_RESTART_DELAY_MS.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { configureLogging, logger } from './core/log.js';
 import { AdminService } from './admin/service.js';
+import { InProcessLockout } from './auth/lockout.js';
+import { IpcLockout, processChannel, serveLockout, workerChannel } from './auth/lockout-ipc.js';
 import { PasswordService } from './auth/password-service.js';
 import { Directory } from './directory/directory.js';
-import { addProtocolListeners, openServices } from './main.js';
+import { START_HINT, addProtocolListeners, addWebListeners, listenerSummary, openForStart } from './main.js';
 import { Runtime } from './runtime.js';
 import { openFileStore } from './settings/backends/files/index.js';
 
@@ -47,7 +54,12 @@ export const WORKER_START_TIMEOUT_MS = 30_000;
 /** Most workers: more than the cores only adds context switches; 64 covers large machines. */
 export const MAX_WORKERS = 64;
 
-type ToPrimary = { type: 'ready' } | { type: 'failed'; message: string };
+/** `--workers auto`: one worker per CPU this process may use, within MAX_WORKERS. */
+export function autoWorkers(): number {
+  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+}
+
+type ToPrimary = { type: 'ready'; listeners: string[] } | { type: 'failed'; message: string };
 type ToWorker = { type: 'retire' };
 
 export interface ClusterHandle {
@@ -55,23 +67,29 @@ export interface ClusterHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the primary: opens (and locks) the data directory, which must be initialised, runs
- *  the admin port, and forks `workers` workers that serve the mail protocols. */
-export async function startCluster(dataDir: string, opts: { workers: number; print?: (line: string) => void }): Promise<ClusterHandle> {
+/** Starts the primary: opens (and locks) the data directory, initialising it on first run,
+ *  runs the PWD and web listeners with the shared lock-out counters, and forks `workers` workers
+ *  that serve the mail protocols. */
+export async function startCluster(dataDir: string, opts: { workers: number; mainDomain?: string; print?: (line: string) => void }): Promise<ClusterHandle> {
   if (!cluster.isPrimary) throw new Error('startCluster in a worker');
   const n = Math.trunc(opts.workers);
   if (!(n >= 1 && n <= MAX_WORKERS)) throw new RangeError(`workers must be from 1 to ${MAX_WORKERS}`);
   const print = opts.print ?? (() => {});
-  const dir = resolve(dataDir);
-  const services = await openServices(dir);
+  const services = await openForStart(resolve(dataDir), { print, ...(opts.mainDomain ? { mainDomain: opts.mainDomain } : {}) });
+  const dir = services.dataDir;
+  // H2 for the whole server: the primary's engine (PWD, web logins) uses these directly, the
+  // workers through serveLockout below.
+  const counters = new InProcessLockout();
   let runtime: Runtime | null = null;
   try {
     const settings = await services.directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
-    runtime = await Runtime.start(services.directory, services.passwords);
-    // The primary is the only writer: it serves the admin port, with lock-out reads and unlocks.
+    runtime = await Runtime.start(services.directory, services.passwords, { lockout: counters });
+    // The primary is the only writer: it serves the admin port and the web interfaces, whose
+    // admin service reads and clears the shared lock-outs.
     const admin = new AdminService(services.directory, services.passwords, runtime.engine);
     await addProtocolListeners(runtime, { directory: services.directory, admin }, ['PWD']);
+    await addWebListeners(services, runtime, admin);
   } catch (e) {
     await runtime?.stop();
     await services.close();
@@ -83,17 +101,27 @@ export async function startCluster(dataDir: string, opts: { workers: number; pri
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), args: [], silent: false });
   const live = new Set<Worker>();
   let stopping = false;
+  let mailListeners: string[] | null = null;
 
   const fork = (): Promise<Worker> => new Promise((resolveFork) => {
     const w = cluster.fork({ [WORKER_ENV]: dir });
     live.add(w);
+    const stopServing = serveLockout(workerChannel(w), counters);
+    // A send racing the worker's exit reports here instead of ending the primary.
+    w.on('error', (e) => log.problem('cluster.worker.ipc', { pid: w.process.pid, error: e }));
     const t = setTimeout(() => { log.failure('cluster.worker.slow', { pid: w.process.pid }); resolveFork(w); }, WORKER_START_TIMEOUT_MS);
     w.on('message', (m: ToPrimary) => {
-      if (m.type === 'ready') { clearTimeout(t); resolveFork(w); }
+      if (m.type === 'ready') {
+        clearTimeout(t);
+        mailListeners ??= m.listeners;
+        log.major('cluster.worker.ready', { pid: w.process.pid });
+        resolveFork(w);
+      }
       if (m.type === 'failed') log.failure('cluster.worker.failed', { pid: w.process.pid, message: m.message });
     });
     w.once('exit', (code, signal) => {
       clearTimeout(t);
+      stopServing();
       resolveFork(w);
       const retired = !live.has(w);
       live.delete(w);
@@ -117,7 +145,13 @@ export async function startCluster(dataDir: string, opts: { workers: number; pri
   });
 
   for (let i = 0; i < n; i++) await fork();
-  print(`Mailward started on ${dir} with ${n} worker${n === 1 ? '' : 's'} (multi-core mode)`);
+  const settings = (await services.directory.serverSettings()).values;
+  print(`Mailward started on ${dir} with ${n} worker${n === 1 ? '' : 's'} (multi-core mode; primary pid ${process.pid}, workers ${[...live].map((w) => w.process.pid).join(', ')})`);
+  print(`Main domain: ${settings.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
+  print(`Test certificate (WebAdmin, WebUser, PWD; each worker makes its own): CN=${rt.testCertificate.mainDomain}, issued by Mailward test, valid until ${rt.testCertificate.validTill.toISOString()}`);
+  for (const line of mailListeners ?? ['IMAP, POP, SMTP: no worker reported its listeners (see the log)']) print(line.replace(/^(\w+):/, '$1 (every worker):'));
+  for (const line of listenerSummary(rt)) print(line);
+  print(START_HINT);
   log.major('cluster.started', { dataDir: dir, workers: n });
   return {
     workers: () => live.size,
@@ -137,28 +171,33 @@ export async function startCluster(dataDir: string, opts: { workers: number; pri
 }
 
 /** A worker: the store without the lock (the primary holds it and is the only writer), its own
- *  runtime, and the mail listeners on the sockets the primary shares. */
+ *  runtime with the primary's lock-out counters, and the mail listeners on the sockets the
+ *  primary shares. */
 async function runWorker(dir: string): Promise<void> {
   const send = (m: ToPrimary): void => { process.send?.(m); };
+  // Ctrl-C reaches the whole process group: the primary decides when workers stop.
+  process.on('SIGINT', () => {});
   try {
     const store = await openFileStore(dir, { lock: false });
     const directory = new Directory(store);
     const passwords = new PasswordService(directory);
     const settings = await directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
-    const runtime = await Runtime.start(directory, passwords);
+    const lockout = new IpcLockout(processChannel());
+    const runtime = await Runtime.start(directory, passwords, { lockout });
     // Workers serve no admin port; the admin service only satisfies the listener wiring.
     await addProtocolListeners(runtime, { directory, admin: new AdminService(directory, passwords, runtime.engine) }, ['IMAP', 'POP', 'SMTP']);
-    const stop = async (): Promise<void> => { await runtime.stop(); await store.close(); process.exit(0); };
+    const stop = async (): Promise<void> => { await runtime.stop(); lockout.close(); await store.close(); process.exit(0); };
     process.on('message', (m: ToWorker) => {
       if (m.type !== 'retire') return;
       // Stop accepting; disconnect fires once every listening socket and, with it, every
-      // connection this worker still serves has closed.
+      // connection this worker still serves has closed (the IPC channel, and with it the
+      // lock-out counters, stays up until then).
       cluster.worker?.once('disconnect', () => { void stop(); });
       cluster.worker?.disconnect();
     });
     process.once('SIGTERM', () => { void stop(); });
-    send({ type: 'ready' });
+    send({ type: 'ready', listeners: listenerSummary(runtime, { web: false }) });
   } catch (e) {
     send({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
     process.exit(1);

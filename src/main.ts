@@ -104,10 +104,11 @@ export interface RunningServer {
 }
 
 /**
- * Starts Mailward on a data directory, initialising it on first run (the postmaster password is
- * printed then, and only then). Runs the services that exist so far.
+ * Opens (and locks) a data directory for a server, initialising it on first run: the postmaster
+ * password is printed then, and only then. The single-process server and the cluster's primary
+ * start with it.
  */
-export async function startServer(dataDir: string, opts: { mainDomain?: string; print?: (line: string) => void } = {}): Promise<RunningServer> {
+export async function openForStart(dataDir: string, opts: { mainDomain?: string; print?: (line: string) => void } = {}): Promise<Services> {
   const print = opts.print ?? (() => {});
   const services = await openServices(dataDir, { requireInit: false });
   try {
@@ -117,6 +118,21 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
       print(`Postmaster: postmaster@${r.mainDomain}`);
       print(`Postmaster password (shown once, store it now): ${r.postmasterPassword}`);
     }
+    return services;
+  } catch (e) {
+    await services.close();
+    throw e;
+  }
+}
+
+/**
+ * Starts Mailward on a data directory, initialising it on first run (the postmaster password is
+ * printed then, and only then). Runs the services that exist so far.
+ */
+export async function startServer(dataDir: string, opts: { mainDomain?: string; print?: (line: string) => void } = {}): Promise<RunningServer> {
+  const print = opts.print ?? (() => {});
+  const services = await openForStart(dataDir, opts);
+  try {
     const settings = await services.directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
     const runtime = await Runtime.start(services.directory, services.passwords);
@@ -130,7 +146,7 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     print(`Main domain: ${settings.values.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
     print(`Test certificate: CN=${runtime.testCertificate.mainDomain}, issued by Mailward test, valid until ${runtime.testCertificate.validTill.toISOString()}`);
     for (const line of listenerSummary(runtime)) print(line);
-    print('Log in to the WebAdmin as postmaster; scripts can use the PWD/CLI port or the JSON API (docs/api.md).');
+    print(START_HINT);
     log.major('system.started', { dataDir: services.dataDir });
     return {
       services,
@@ -146,6 +162,9 @@ export async function startServer(dataDir: string, opts: { mainDomain?: string; 
     throw e;
   }
 }
+
+/** The last line of the start banner. */
+export const START_HINT = 'Log in to the WebAdmin as postmaster; scripts can use the PWD/CLI port or the JSON API (docs/api.md).';
 
 /**
  * Listeners for the given protocol services (issue 5; W3's PWD port), following `Listeners`.
@@ -178,7 +197,13 @@ async function startMailServices(services: Services, runtime: Runtime): Promise<
   // lock-out counters live in the server process).
   const admin = new AdminService(directory, services.passwords, runtime.engine);
   await addProtocolListeners(runtime, { directory, admin }, ['IMAP', 'POP', 'SMTP', 'PWD']);
-  // WebAdmin (with the CLI/JSON API) and WebUser, on the HTTPA and HTTPU listeners.
+  await addWebListeners(services, runtime, admin);
+}
+
+/** WebAdmin (with the CLI/JSON API) and WebUser, on the HTTPA and HTTPU listeners. Shared by the
+ *  single-process server and the cluster's primary (they write settings and hold web sessions). */
+export async function addWebListeners(services: Services, runtime: Runtime, admin: AdminService): Promise<void> {
+  const { directory } = services;
   const settings = (await directory.serverSettings()).values;
   const web = await startWebServers({
     admin, security: new DomainSecurityService(admin, directory), directory, engine: runtime.engine,
@@ -195,9 +220,12 @@ async function startMailServices(services: Services, runtime: Runtime): Promise<
   runtime.webAddresses = (service) => web.addresses(service);
 }
 
-function listenerSummary(runtime: Runtime): string[] {
+/** The banner's lines for the bound listeners; `web: false` leaves out the web listeners (a
+ *  cluster worker runs none). */
+export function listenerSummary(runtime: Runtime, opts: { web?: boolean } = {}): string[] {
   const lines = runtime.listeners().map(({ service, bound }) =>
     `${service}: ${bound.length ? bound.map((b) => `${b.address}:${b.port} (${b.config.TLS === 'implicit' ? 'TLS' : b.config.TLS === 'starttls' ? 'STARTTLS' : 'clear'})`).join(', ') : 'no listener bound'}`);
+  if (opts.web === false) return lines;
   for (const [service, label] of [['HTTPA', 'WebAdmin'], ['HTTPU', 'WebUser']] as const) {
     const urls = runtime.webAddresses(service).map((a) => `${a.tls === 'clear' ? 'http' : 'https'}://${urlHost(a.address)}:${a.port}/`);
     lines.push(`${label}: ${urls.length ? urls.join(', ') : 'no listener bound'}`);

@@ -7,7 +7,7 @@
 import { logger, setModuleLevel, configureLogging } from './core/log.js';
 import type { Directory, DirectoryChange } from './directory/directory.js';
 import { AuthEngine } from './auth/engine.js';
-import { InProcessLockout } from './auth/lockout.js';
+import { InProcessLockout, type LockoutCounters } from './auth/lockout.js';
 import { PasswordService } from './auth/password-service.js';
 import { ExternalAuthManager, PamPasswords } from './auth/runtime.js';
 import { TlsContextResolver, type DomainTlsConfig } from './tls/context.js';
@@ -40,17 +40,22 @@ export class Runtime {
   /** Serialises reactions to changes, so a burst of writes is applied in order. */
   private applying: Promise<void> = Promise.resolve();
 
-  private constructor(readonly directory: Directory, readonly passwords: PasswordService, settings: ServerSettings) {
+  private constructor(readonly directory: Directory, readonly passwords: PasswordService, settings: ServerSettings, readonly lockout: LockoutCounters) {
     this.sessions = new TlsSessions({ ttlSeconds: settings.TLSSessionTimeToLive });
     this.tls = new TlsContextResolver({ sessions: this.sessions, policy: tlsPolicy(settings) });
     this.engine = new AuthEngine({
-      directory, lockout: new InProcessLockout(), passwords, os: new PamPasswords(), external: () => this.ext.get(),
+      directory, lockout, passwords, os: new PamPasswords(), external: () => this.ext.get(),
     });
   }
 
-  static async start(directory: Directory, passwords: PasswordService): Promise<Runtime> {
+  /**
+   * `lockout`: where the lock-out counters (H2) live. By default this process's memory; the
+   * multi-core mode gives the primary's counters to the primary and an IPC client of them to each
+   * worker (src/auth/lockout-ipc.ts), so every process enforces one count.
+   */
+  static async start(directory: Directory, passwords: PasswordService, opts: { lockout?: LockoutCounters } = {}): Promise<Runtime> {
     const settings = (await directory.serverSettings()).values;
-    const rt = new Runtime(directory, passwords, settings);
+    const rt = new Runtime(directory, passwords, settings, opts.lockout ?? new InProcessLockout());
     rt.testCertificate = await makeTestCertificate(settings.MainDomainName);
     rt.tls.setTestCertificate(rt.testCertificate);
     await rt.applyServer(settings);

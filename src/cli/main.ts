@@ -12,6 +12,7 @@ import { parseRight, type Right } from '../directory/rights.js';
 import type { Resolved } from '../settings/effective.js';
 import { parseCommand, type CommandSpec, type Parsed } from './args.js';
 import { initDataDir, openServices, startServer, type Services } from '../main.js';
+import { MAX_WORKERS, autoWorkers, startCluster } from '../cluster.js';
 import { configurationReference } from '../settings/reference.js';
 import { ACCOUNT_SETTINGS, DOMAIN_SETTINGS, SERVER_SETTINGS, type SchemaTable } from '../settings/schema.js';
 import { configureLogging, LOG_LEVELS, type LogLevel } from '../core/log.js';
@@ -25,7 +26,11 @@ const settingsOptions = {
 
 const SPECS: CommandSpec[] = [
   { path: ['init'], usage: 'init [--main-domain NAME]', summary: 'Create a data directory, its main domain and the postmaster account (prints a random password once).', options: { 'main-domain': { type: 'string' } } },
-  { path: ['start'], usage: 'start [--main-domain NAME]', summary: 'Start Mailward on the data directory (initialising it on first run).', options: { 'main-domain': { type: 'string' } } },
+  {
+    path: ['start'], usage: 'start [--main-domain NAME] [--workers N|auto]',
+    summary: 'Start Mailward on the data directory (initialising it on first run). --workers N (auto: one per CPU) serves IMAP, POP and SMTP from N worker processes; the primary keeps the data directory, the PWD port, the WebAdmin/API and WebUser, and the lock-out counters. Default 1: one process.',
+    options: { 'main-domain': { type: 'string' }, workers: { type: 'string', default: '1' } },
+  },
   { path: ['server', 'show'], usage: 'server show', summary: 'Show the stored server-wide settings.' },
   { path: ['server', 'effective'], usage: 'server effective', summary: 'Show every server-wide setting with its effective value and where it comes from.' },
   { path: ['server', 'update'], usage: "server update ['{ Key = Value; }'] [--set K=V] [--unset K]", summary: 'Change server-wide settings.', options: settingsOptions, args: [0, 1] },
@@ -48,6 +53,8 @@ const SPECS: CommandSpec[] = [
   { path: ['account', 'update'], usage: "account update NAME@DOMAIN ['{...}'] [--set K=V] [--unset K]", summary: 'Change account settings.', options: settingsOptions, args: [1, 2] },
   { path: ['account', 'set-password'], usage: 'account set-password NAME@DOMAIN', summary: 'Set the password, read from standard input (never from the command line, where ps shows it).', args: [1, 1] },
   { path: ['account', 'verify-password'], usage: 'account verify-password NAME@DOMAIN', summary: 'Check a password read from standard input; exit 0 when it matches, 1 when not.', args: [1, 1] },
+  { path: ['account', 'lockout'], usage: 'account lockout NAME@DOMAIN', summary: 'Show the lock-out state (H2): failed logins within the period, and until when the account is suspended. Kept by the running server: needs --server.', args: [1, 1] },
+  { path: ['account', 'unlock'], usage: 'account unlock NAME@DOMAIN', summary: 'End a lock-out (H2) and clear the failure count, on every worker. Needs --server.', args: [1, 1] },
   { path: ['account', 'rights'], usage: 'account rights NAME@DOMAIN [RIGHT...] [--set-rights]', summary: 'Show access rights, or replace them with --set-rights (Master, UserAccounts, ServerSettings, Monitor, DomainAdmin).', options: { 'set-rights': { type: 'boolean', default: false } }, args: [1, 10] },
   { path: ['settings-reference'], usage: 'settings-reference', summary: 'Print the configuration reference (every setting, its form and default) as Markdown.' },
   { path: ['api-reference'], usage: 'api-reference [--openapi]', summary: 'Print the CLI/API command reference as Markdown (docs/api.md), or with --openapi its OpenAPI document (docs/openapi.json).', options: { openapi: { type: 'boolean', default: false } } },
@@ -138,7 +145,11 @@ async function run(p: Parsed): Promise<number> {
       return 0;
     }
     case 'start': {
-      const server = await startServer(String(p.values.data), { mainDomain: p.values['main-domain'] as string | undefined, print: (l) => process.stdout.write(l + '\n') });
+      const workers = parseWorkers(String(p.values.workers));
+      const startOpts = { mainDomain: p.values['main-domain'] as string | undefined, print: (l: string) => process.stdout.write(l + '\n') };
+      // One worker is the single process: nothing to share, nothing to ask over IPC.
+      const server = workers === 1 ? await startServer(String(p.values.data), startOpts)
+        : await startCluster(String(p.values.data), { workers, ...startOpts });
       await new Promise<void>((resolve) => {
         // The server runs until a signal, even while nothing else keeps the event loop busy.
         const keepAlive = setInterval(() => {}, 1 << 30);
@@ -206,6 +217,13 @@ async function run(p: Parsed): Promise<number> {
         process.stdout.write(okay ? 'password matches\n' : 'password does not match\n');
         return okay ? 0 : 1;
       }
+      case 'account lockout': {
+        const st = await admin.getAccountLockout(LOCAL, a0 ?? '');
+        if (p.values.json) process.stdout.write(JSON.stringify({ failures: st.failures, lockedUntil: st.lockedUntil === null ? null : new Date(st.lockedUntil).toISOString() }, null, 2) + '\n');
+        else process.stdout.write(`failures ${st.failures}; ${st.lockedUntil === null ? 'not locked' : `locked until ${new Date(st.lockedUntil).toISOString()}`}\n`);
+        break;
+      }
+      case 'account unlock': await admin.unlockAccount(LOCAL, a0 ?? ''); break;
       case 'account rights': {
         if (p.values['set-rights']) {
           const rights: Right[] = p.positionals.slice(1).map((r) => {
@@ -240,6 +258,15 @@ export async function main(argv: string[]): Promise<number> {
     if (code === 5 && !isMailwardError(e) && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
     return code;
   }
+}
+
+/** `--workers`: a whole number from 1 to MAX_WORKERS, or `auto` (one per CPU). */
+export function parseWorkers(v: string): number {
+  if (v === 'auto') return autoWorkers();
+  if (!/^[0-9]{1,3}$/.test(v) || Number(v) < 1 || Number(v) > MAX_WORKERS) {
+    throw new MailwardError('cli.usage', `--workers must be a number from 1 to ${MAX_WORKERS} or auto, got ${JSON.stringify(v)}`);
+  }
+  return Number(v);
 }
 
 function logLevelFromEnv(): LogLevel | null {

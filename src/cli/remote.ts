@@ -38,7 +38,8 @@ export type AdminCalls = Pick<AdminService,
   | 'listDomains' | 'createDomain' | 'renameDomain' | 'deleteDomain' | 'getDomainSettings' | 'getDomainEffectiveSettings'
   | 'updateDomainSettings' | 'getDomainAliases' | 'setDomainAliases'
   | 'listAccounts' | 'createAccount' | 'renameAccount' | 'deleteAccount' | 'getAccountSettings' | 'getAccountEffectiveSettings'
-  | 'updateAccountSettings' | 'setAccountPassword' | 'verifyAccountPassword' | 'getAccountRights' | 'setAccountRights'>;
+  | 'updateAccountSettings' | 'setAccountPassword' | 'verifyAccountPassword' | 'getAccountRights' | 'setAccountRights'
+  | 'getAccountLockout' | 'unlockAccount'>;
 
 /** Options every remote-capable subcommand takes (main.ts adds them to its table). */
 export const REMOTE_OPTIONS = {
@@ -200,4 +201,11 @@ export class RemoteAdmin implements AdminCalls {
     return ((await this.call('GetAccountRights', { account })) as string[]).map((r) => parseRight(r)).filter((r): r is Right => r !== null);
   }
   async setAccountRights(_a: Actor, account: string, rights: Right[]): Promise<void> { await this.call('SetAccountRights', { account, rights }); }
+  /** The API sends lockedUntil as an ISO time (or null); back to epoch ms as the service gives it. */
+  async getAccountLockout(_a: Actor, account: string): Promise<{ failures: number; lockedUntil: number | null }> {
+    const r = (await this.call('GetAccountLockout', { account })) as { failures?: unknown; lockedUntil?: unknown } | undefined;
+    const until = typeof r?.lockedUntil === 'string' ? Date.parse(r.lockedUntil) : Number.NaN;
+    return { failures: typeof r?.failures === 'number' ? r.failures : 0, lockedUntil: Number.isFinite(until) ? until : null };
+  }
+  async unlockAccount(_a: Actor, account: string): Promise<void> { await this.call('UnlockAccount', { account }); }
 }
