@@ -17,10 +17,11 @@ import type { Account, Target } from './lib/client.js';
 import { fetchThroughput } from './lib/fetch.js';
 import { idleMemory } from './lib/idle.js';
 import { combine, probe, runFor, type CpuProbe } from './lib/load.js';
-import { DOMAINS, prepareMailward, startMailward } from './lib/mailward.js';
+import { DOMAINS, prepareMailward, startMailward, updateMailwardServer } from './lib/mailward.js';
 import { fullHandshakeOp, LOGIN_LABELS, loginOp, resumedHandshakeOp, rotation, type LoginKind } from './lib/ops.js';
 import { pinTree } from './lib/proc.js';
-import { renderReport, Results, type Scale } from './lib/report.js';
+import { startTlsFloor } from './lib/tls-floor.js';
+import { LATENCY_VARIANTS, renderReport, Results, type Scale } from './lib/report.js';
 import {
   deliver, GENERATOR_CPU, makeCert, pin, ROOT, SERVER_CPU, startDovecot, startNginx, startSServer, startStubBackend, stopNginx, type Proc,
 } from './lib/servers.js';
@@ -107,6 +108,9 @@ export async function runBench(opts: RunOptions): Promise<Results> {
     const sRsa = await startSServer(certs.rsa);
     const sEc = await startSServer(certs.ec);
     procs.push(sRsa.proc, sEc.proc);
+    // The floor for Mailward's handshakes: a bare Node TLS server (bench/tls-floor.ts).
+    const floor = opts.sections.includes('tls') ? { rsa: await startTlsFloor(certs.rsa), ec: await startTlsFloor(certs.ec) } : undefined;
+    if (floor) procs.push(floor.rsa.proc, floor.ec.proc);
 
     const H = '127.0.0.1';
     // Reads the pid at each call: the memory test replaces the Mailward process.
@@ -146,6 +150,8 @@ export async function runBench(opts: RunOptions): Promise<Results> {
           const name = certs[key].name;
           await safe(`tls ${row}/openssl s_server`, async () => res.tls(row, 'openssl s_server', await runFor(op(H, (key === 'rsa' ? sRsa : sEc).port, name), { ...base, concurrency: 1, server: probe([(key === 'rsa' ? sRsa : sEc).proc.pid]) })));
           await safe(`tls ${row}/nginx`, async () => res.tls(row, 'nginx', await runFor(op(H, key === 'rsa' ? nginx.imapRsaPort : nginx.imapEcPort, name), { ...base, server: probe([nginx.proc.pid]) })));
+          const fl = floor?.[key];
+          if (fl) await safe(`tls ${row}/Node tls.Server`, async () => res.tls(row, 'Node tls.Server', await runFor(op(H, fl.port, name), { ...base, server: probe([fl.proc.pid]) })));
           await safe(`tls ${row}/Mailward`, async () => res.tls(row, 'Mailward', await runFor(op(H, mw.ports.imaps, name), { ...base, server: mwProbe })));
           await safe(`tls ${row}/Dovecot`, async () => res.tls(row, 'Dovecot', await runFor(op(H, dovecot.imapsPort, name), { ...base, server: dovecotAll })));
         }
@@ -191,18 +197,35 @@ export async function runBench(opts: RunOptions): Promise<Results> {
         backendOnGenerator();
         const legitOp = loginOp('plain', { host: H, port: mw.ports.imap }, rotation(relayUsers));
         const lat = { concurrency: 1, durationMs: scale.latencyMs, warmupMs: scale.warmupMs, server: mwProbe, keepLatencies: true };
-        const idle = await runFor(legitOp, lat);
         const attackOp = loginOp('plain', { host: H, port: mw.ports.imap }, () => ({ user: victim.user, password: 'wrong-password' }), /^a NO/);
-        let stop = false;
-        let attempts = 0;
-        const attacker = async (): Promise<void> => { while (!stop) { try { await attackOp(); attempts++; } catch { await new Promise((r) => setTimeout(r, 5)); } } };
-        const attackers = Array.from({ length: scale.attackers }, attacker);
-        const t0 = performance.now();
-        const busy = await runFor(legitOp, lat);
-        stop = true;
-        await Promise.all(attackers);
-        const attackRate = attempts / ((performance.now() - t0) / 1000);
-        res.latency(percentile(idle.latencies ?? [], 99), percentile(busy.latencies ?? [], 99), attackRate, busy.generatorLoad);
+        // Twice: with Mailward's defaults (the goal), then with LoginFailureDelay 0s, which shows
+        // what the flood costs when every guess is answered at once.
+        for (const variant of LATENCY_VARIANTS) {
+          if (variant.delay !== undefined) {
+            await mailward.stop();
+            procs.splice(procs.indexOf(mailward), 1);
+            await updateMailwardServer(mw, { LoginFailureDelay: variant.delay });
+            mailward = await startMailward(mw);
+            procs.push(mailward);
+          }
+          const idle = await runFor(legitOp, lat);
+          let stop = false;
+          let attempts = 0;
+          const attacker = async (): Promise<void> => { while (!stop) { try { await attackOp(); attempts++; } catch { await new Promise((r) => setTimeout(r, 5)); } } };
+          const attackers = Array.from({ length: scale.attackers }, attacker);
+          const t0 = performance.now();
+          const busy = await runFor(legitOp, lat);
+          stop = true;
+          await Promise.all(attackers);
+          const attackRate = attempts / ((performance.now() - t0) / 1000);
+          res.latency(variant.label, percentile(idle.latencies ?? [], 99), percentile(busy.latencies ?? [], 99), attackRate, busy.generatorLoad);
+        }
+        // Back to the defaults for the next round.
+        await mailward.stop();
+        procs.splice(procs.indexOf(mailward), 1);
+        await updateMailwardServer(mw, { LoginFailureDelay: null });
+        mailward = await startMailward(mw);
+        procs.push(mailward);
         log('  latency done');
       }
     }

@@ -54,6 +54,42 @@ for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
   });
 }
 
+test('T2: supported_versions: a default client offers TLS 1.3, one capped at TLS 1.2 does not', async () => {
+  const both = readClientHello(await captureHello({ servername: 'v.example' }));
+  assert.ok(both.status === 'ok' && both.offersTls13 === true);
+  const old = readClientHello(await captureHello({ servername: 'v.example', maxVersion: 'TLSv1.2' }));
+  assert.ok(old.status === 'ok' && old.offersTls13 === undefined);
+});
+
+/** A ClientHello record with no cipher suites and the given extensions (type, body). */
+function helloWith(exts: Array<[number, Buffer]>): Buffer {
+  const ext = Buffer.concat(exts.map(([t, b]) => { const h = Buffer.alloc(4); h.writeUInt16BE(t, 0); h.writeUInt16BE(b.length, 2); return Buffer.concat([h, b]); }));
+  const extLen = Buffer.alloc(2);
+  extLen.writeUInt16BE(ext.length);
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32), Buffer.from([0, 0, 0, 1, 0]), extLen, ext]);
+  const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body]);
+  return Buffer.concat([Buffer.from([22, 3, 1, hs.length >> 8, hs.length & 0xff]), hs]);
+}
+
+test('T2: supported_versions table: what counts as offering TLS 1.3', () => {
+  // Each row: extension body, expected status and offersTls13, why the row exists.
+  const rows: Array<[Buffer, 'ok' | 'unparsed', boolean, string]> = [
+    [Buffer.from([4, 0x03, 0x04, 0x03, 0x03]), 'ok', true, 'TLS 1.3 then 1.2, as clients send it'],
+    [Buffer.from([6, 0x3a, 0x3a, 0x03, 0x03, 0x03, 0x04]), 'ok', true, 'a GREASE value first (RFC 8701), 1.3 last'],
+    [Buffer.from([2, 0x03, 0x03]), 'ok', false, 'TLS 1.2 only'],
+    [Buffer.from([2, 0x7f, 0x1c]), 'ok', false, 'a draft version is not TLS 1.3'],
+    [Buffer.from([4, 0x03, 0x04]), 'unparsed', false, 'a list longer than the extension: OpenSSL refuses it'],
+    [Buffer.from([1, 0x03, 0x04]), 'unparsed', false, 'a list shorter than the extension (trailing bytes)'],
+    [Buffer.from([3, 0x03, 0x04, 0x03]), 'unparsed', false, 'an odd length: half a version'],
+    [Buffer.alloc(0), 'unparsed', false, 'an empty extension without its length byte'],
+  ];
+  for (const [body, status, tls13, why] of rows) {
+    const r = readClientHello(helloWith([[43, body]]));
+    assert.equal(r.status, status, why);
+    assert.equal(r.status === 'ok' && r.offersTls13 === true, tls13, why);
+  }
+});
+
 test('T2: malformed ClientHellos yield incomplete/unparsed, never a throw', async () => {
   const real = await captureHello({ servername: 'a.example' });
   // Each row: input, expected status, why the row exists.

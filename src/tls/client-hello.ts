@@ -3,7 +3,9 @@
  * ticket key a resuming client's ticket was issued under - the first 16 bytes of an OpenSSL ticket
  * are the key name (RFC 5077 §4's recommended format) - and the SNI name, for logs. Node holds one
  * ticket key per secure context, so this is how a connection that presents a ticket under the
- * previous key reaches the contexts that still hold it (see sessions.ts).
+ * previous key reaches the contexts that still hold it (see sessions.ts). It also learns whether
+ * the client offers TLS 1.3 (supported_versions, RFC 8446 §4.2.1): such a connection resumes by
+ * tickets only, so it needs none of the session-ID store's work (sessions.ts).
  *
  * The reader only looks: it never decides to refuse a connection. Anything it does not understand
  * (a hello split over records, SSLv2 framing, garbage) yields `unparsed`, and OpenSSL, which parses
@@ -16,8 +18,11 @@
  *  records, which this reader does not follow. */
 export const CLIENT_HELLO_MAX_BYTES = 5 + 16384;
 
+/** TLS 1.3's version number on the wire (RFC 8446 §4.2.1). */
+const TLS13_VERSION = 0x0304;
+
 export type ClientHelloInfo =
-  | { status: 'ok'; serverName?: string; ticketKeyName?: Buffer }
+  | { status: 'ok'; serverName?: string; ticketKeyName?: Buffer; offersTls13?: true }
   /** More bytes are needed to read the first record. */
   | { status: 'incomplete' }
   /** Not a ClientHello we can read; OpenSSL will decide what it is. */
@@ -58,7 +63,7 @@ export function readClientHello(data: Buffer): ClientHelloInfo {
   if (h.left() === 0) return { status: 'ok' }; // a hello without extensions (RFC 5246 allows it)
   const extLength = h.u16();
   if (extLength === null || extLength > h.left()) return { status: 'unparsed', reason: 'bad extensions length' };
-  const out: { status: 'ok'; serverName?: string; ticketKeyName?: Buffer } = { status: 'ok' };
+  const out: { status: 'ok'; serverName?: string; ticketKeyName?: Buffer; offersTls13?: true } = { status: 'ok' };
   const e = new Reader(data, h.pos + extLength);
   e.pos = h.pos;
   while (e.left() > 0) {
@@ -84,6 +89,10 @@ export function readClientHello(data: Buffer): ClientHelloInfo {
       const id = idLen === null ? null : x.bytes(idLen);
       if (idsLen === null || id === null) return { status: 'unparsed', reason: 'bad pre_shared_key' };
       if (id.length >= 16) out.ticketKeyName = Buffer.from(id.subarray(0, 16));
+    } else if (type === 43) { // supported_versions, RFC 8446 §4.2.1: u8 length, then u16 versions
+      const listLen = x.u8();
+      if (listLen === null || listLen !== x.left() || listLen % 2 !== 0) return { status: 'unparsed', reason: 'bad supported_versions' };
+      for (let v = x.u16(); v !== null; v = x.u16()) if (v === TLS13_VERSION) out.offersTls13 = true;
     }
   }
   return out;

@@ -150,6 +150,38 @@ test('T2: resumption with s_client -sess_out/-sess_in: Reused within the TTL, Ne
   }
 });
 
+test('T2: only TLS 1.2 sessions go into the session-ID store; TLS 1.3 ones (tickets only) never do, whatever the client also offers', async () => {
+  const f = await fixture();
+  const s = await startTestServer(f.resolver, { closeAfterMs: 150 });
+  const dir = tempDir('id-store');
+  try {
+    // Each row: s_client arguments, sessions the store gains, why the row exists.
+    const rows: Array<[string[], number, string]> = [
+      [['-tls1_3'], 0, 'TLS 1.3 only: resumes by ticket, an ID entry would never be used'],
+      [[], 0, 'TLS 1.3 and 1.2 offered: the server picks 1.3'],
+      [['-tls1_2', '-no_ticket'], 1, 'TLS 1.2 without tickets: the session ID is how it resumes'],
+      [['-tls1_2'], 0, 'TLS 1.2 with a ticket: OpenSSL issues the ticket instead of a stored session (unchanged)'],
+    ];
+    for (const [args, gained, why] of rows) {
+      const before = f.sessions.size;
+      const r = await sClient(s.host, s.port, [...args, '-servername', 'a.test', '-sess_out', dir.path('s')]);
+      assert.equal(sessionState(r.out), 'New', r.out);
+      assert.equal(f.sessions.size - before, gained, why);
+    }
+    // A TLS 1.3 session kept out of the store still resumes (by its ticket).
+    const again = await sClient(s.host, s.port, ['-tls1_3', '-servername', 'a.test', '-sess_out', dir.path('t13')]);
+    assert.equal(sessionState(again.out), 'New');
+    const resumed = await sClient(s.host, s.port, ['-tls1_3', '-servername', 'a.test', '-sess_in', dir.path('t13')]);
+    assert.equal(sessionState(resumed.out), 'Reused', resumed.out);
+    assert.equal(f.sessions.size, 1);
+  } finally {
+    await s.close();
+    f.resolver.close();
+    f.pki.remove();
+    dir.remove();
+  }
+});
+
 test('T2: ticket keys rotate; a ticket under the previous key still resumes for one TTL, not after a second rotation', async () => {
   const f = await fixture(60);
   const s = await startTestServer(f.resolver, { closeAfterMs: 150 });

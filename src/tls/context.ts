@@ -56,9 +56,9 @@
  * `setTestCertificate` and `setPolicy` take effect for the next connection, without a restart;
  * a connection already open keeps the context it started with, untouched.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
+import { createSecureContext, DEFAULT_MAX_VERSION, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { logger, type Logger } from '../core/log.js';
 import { checkPolicy, type PolicyResult, type TlsPolicy } from './policy.js';
@@ -115,6 +115,10 @@ export type AcceptResult =
       protocol: string;
       cipher: string;
       resumed: boolean;
+      /** DER of the certificate the connection's context serves (the same Buffer for every
+       *  connection of that context), for tls-server-end-point (RFC 5929 §4.1) without asking
+       *  OpenSSL for the certificate again per connection. */
+      certificateDer?: Buffer;
     }
   | { status: 'failed'; reason: 'refused' | 'handshake' | 'timeout' | 'closed'; message: string; domain?: string; servername?: string };
 
@@ -140,6 +144,8 @@ export class TlsContextResolver {
   #entries = new Map<string, DomainEntry>();
   /** Contexts by ticket-key generation and material key. */
   #cache = new Map<string, SecureContext>();
+  /** The leaf certificate (DER) of each context, read once when the context is built. */
+  readonly #leafDer = new WeakMap<SecureContext, Buffer>();
   /** A context without certificate: handing it to OpenSSL makes the handshake fail with an alert. */
   #refusing: SecureContext | undefined;
   readonly #unsubscribe: () => void;
@@ -318,6 +324,7 @@ export class TlsContextResolver {
       // The chain follows the certificate in `cert`: OpenSSL sends them in this order (T7).
       const ctx = createSecureContext({ ...this.#baseOptions(gen), key, cert: chain ? `${cert.trimEnd()}\n${chain}` : cert });
       this.#cache.set(cacheKey, ctx);
+      try { this.#leafDer.set(ctx, new X509Certificate(cert).raw); } catch { /* OpenSSL took it; the binding is then not offered */ }
       this.#log.low('tls.context.built', { domain, generation: gen.generation });
       return ctx;
     } catch (e) {
@@ -338,6 +345,12 @@ export class TlsContextResolver {
     };
   }
 
+  /** Whether this resolver's contexts can negotiate TLS 1.3: Node caps them at TLS 1.2 when the
+   *  cipher list has no TLS 1.3 suite, or when it runs with --tls-max-v1.2. */
+  #tls13Enabled(): boolean {
+    return DEFAULT_MAX_VERSION === 'TLSv1.3' && this.#policy.ciphers.split(':').some((c) => c.startsWith('TLS_'));
+  }
+
   #refusingContext(): SecureContext {
     this.#refusing ??= createSecureContext({ minVersion: this.#policy.minVersion, ciphers: this.#policy.ciphers, ecdhCurve: this.#policy.ecdhCurve });
     return this.#refusing;
@@ -353,18 +366,35 @@ export class TlsContextResolver {
    * callers that wrap sockets themselves; `accept` is this plus the ClientHello read, the timeout
    * and logging. `onSelect` learns the SNI decision.
    */
-  socketOptions(localAddress: string | undefined, opts: { generation?: TicketKeyGeneration; servername?: string; onSelect?: (s: Selection, servername: string) => void } = {}): TLSSocketOptions {
+  socketOptions(localAddress: string | undefined, opts: {
+    generation?: TicketKeyGeneration; servername?: string; onSelect?: (s: Selection, servername: string) => void;
+    /** The ClientHello was read (client-hello.ts status ok): its SNI name is `servername`. */
+    helloRead?: boolean;
+    /** The ClientHello offers TLS 1.3. */
+    offersTls13?: boolean;
+  } = {}): TLSSocketOptions {
     const gen = opts.generation ?? this.sessions.current;
     // Start from the context of the name the ClientHello asked for, when we read it: OpenSSL picks
     // the certificate type (RSA or ECDSA) before SNICallback can switch contexts, so a domain with
     // an RSA key reached from an ECDSA default would otherwise be served the default's certificate.
     const initial = this.#select(opts.servername, localAddress, gen);
-    return {
+    const base: TLSSocketOptions = {
       isServer: true,
-      server: this.sessions.host,
       secureContext: initial.status === 'ok' ? initial.context : this.#refusingContext(),
       requestCert: false,
       rejectUnauthorized: false,
+    };
+    // A connection that will speak TLS 1.3 resumes by tickets only: giving it the session-ID
+    // store would make Node pause the handshake to serialise and store every session it makes
+    // (about a quarter of a resumed handshake's CPU) for nothing (sessions.ts).
+    if (!(opts.offersTls13 === true && this.#tls13Enabled())) base.server = this.sessions.host;
+    // When we read the ClientHello, `initial` already is the decision for its SNI name: OpenSSL
+    // sees the same name, so asking again from the certificate callback (a pause of the handshake
+    // and a round trip through JavaScript per connection) would change nothing. A refused name
+    // keeps the callback, which fails the handshake with a clear error.
+    if (opts.helloRead === true && initial.status === 'ok') return base;
+    return {
+      ...base,
       SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
         const s = this.#select(servername, localAddress, gen);
         opts.onSelect?.(s, servername);
@@ -400,6 +430,7 @@ export class TlsContextResolver {
     let servername: string | undefined;
     const tlsSocket = new TLSSocket(socket, this.socketOptions(localAddress, {
       generation: gen, ...(helloName ? { servername: helloName } : {}), onSelect: (s, name) => { decision = s; servername = name; },
+      helloRead: hello.info.status === 'ok', offersTls13: hello.info.status === 'ok' && hello.info.offersTls13 === true,
     }));
     return new Promise<AcceptResult>((resolve) => {
       let settled = false;
@@ -427,7 +458,9 @@ export class TlsContextResolver {
         const sni = typeof tlsSocket.servername === 'string' && tlsSocket.servername !== '' ? tlsSocket.servername : helloName;
         if (servername === undefined && sni !== undefined && sni !== '') {
           servername = sni;
-          decision = this.#select(sni, localAddress, gen);
+          // `decision` was made for the ClientHello's name; OpenSSL's can differ only when the
+          // hello we read is not the one OpenSSL finished with.
+          if (sni !== helloName) decision = this.#select(sni, localAddress, gen);
         }
         if (decision.status !== 'ok') { // cannot happen: OpenSSL has no certificate to finish with
           log.problem('tls.refused', { ...where(), reason: decision.reason });
@@ -435,12 +468,13 @@ export class TlsContextResolver {
           return;
         }
         const cipher = tlsSocket.getCipher();
+        const der = this.#leafDer.get(decision.context);
         const r: AcceptResult = {
           status: 'ok', socket: tlsSocket, domain: decision.domain, via: decision.via, certificate: decision.certificate,
-          ...(servername !== undefined ? { servername } : {}),
+          ...(servername !== undefined ? { servername } : {}), ...(der ? { certificateDer: der } : {}),
           protocol: tlsSocket.getProtocol() ?? 'unknown', cipher: cipher.name, resumed: tlsSocket.isSessionReused(),
         };
-        log.info('tls.handshake', { ...where(), via: r.via, certificate: r.certificate, protocol: r.protocol, cipher: r.cipher, resumed: r.resumed, ms: Date.now() - started });
+        if (log.enabled('info')) log.info('tls.handshake', { ...where(), via: r.via, certificate: r.certificate, protocol: r.protocol, cipher: r.cipher, resumed: r.resumed, ms: Date.now() - started });
         finish(r);
       };
       const onError = (err: Error): void => {

@@ -9,6 +9,13 @@
  *   resume one older than that, and announces the TTL as the ticket lifetime hint. OpenSSL keeps
  *   session times in whole seconds, so a ticket may resume up to one second past the TTL.
  *
+ * Only connections that may negotiate TLS 1.2 get the store (context.ts decides from the
+ * ClientHello's supported_versions): TLS 1.3 resumes by tickets alone (RFC 8446 §2.2; the legacy
+ * session ID it carries is for middlebox compatibility), yet Node serialises every TLS 1.3 session
+ * it makes and pauses the handshake until the store has taken it, whenever the socket's `server`
+ * listens for sessions. That work was about a quarter of a resumed handshake's CPU, and the stored
+ * sessions were memory held for a TTL per connection, all for entries never looked up.
+ *
  * Resumption across listeners (the STARTTLS port and the implicit-TLS port of a service) works
  * when their connections share three things: this object (the session-ID store and ticket keys)
  * and the session-ID context it names. The resolver (context.ts) puts all three into every secure
@@ -86,7 +93,8 @@ export class TlsSessions {
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(c: SessionsChange) => void>();
   /**
-   * The object passed as the `server` option of every server-side TLSSocket: Node asks it, by
+   * The object passed as the `server` option of a server-side TLSSocket that may speak TLS 1.2
+   * (never of a TLS 1.3 one, see above): Node asks it, by
    * 'newSession' and 'resumeSession' events, to store and find sessions by ID. It is never
    * listening; it only carries the two listeners.
    */
@@ -174,7 +182,7 @@ export class TlsSessions {
       this.#store.delete(oldest.value);
     }
     this.#store.set(id.toString('hex'), { der: Buffer.from(der), expires: this.#now() + this.#ttlSeconds * 1000 });
-    log.log('all', 'tls.session.stored', { sessions: this.#store.size });
+    if (log.enabled('all')) log.log('all', 'tls.session.stored', { sessions: this.#store.size });
   }
 
   #get(id: Buffer): Buffer | null {

@@ -520,7 +520,7 @@ class Connection {
     return logger('TLS', { session: this.#id, service: this.#d.service, remote: this.#info?.remoteAddress ?? this.#d.peer.address });
   }
 
-  #adoptTls(socket: TLSSocket, r: { protocol: string; cipher: string; servername?: string; domain: string; resumed: boolean }): void {
+  #adoptTls(socket: TLSSocket, r: { protocol: string; cipher: string; servername?: string; domain: string; resumed: boolean; certificateDer?: Buffer }): void {
     this.#socket = socket;
     socket.on('error', (err) => this.#log.info('connection.error', { error: err }));
     this.#d.raw.off('close', this.#onSocketClose);

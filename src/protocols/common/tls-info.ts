@@ -59,33 +59,67 @@ export function serverEndPoint(der: Buffer): Buffer | null {
   return value;
 }
 
-/** The channel bindings a server-side TLS socket offers, per the rules above. */
-export function channelBindings(socket: TLSSocket): Partial<Record<ChannelBindingType, Buffer>> {
+/** End-point values by the certificate Buffer the resolver hands out (one per secure context),
+ *  so a connection costs a lookup, not a hash of the certificate. */
+const endPointByBuffer = new WeakMap<Buffer, Buffer | null>();
+
+function endPointOf(der: Buffer): Buffer | null {
+  let v = endPointByBuffer.get(der);
+  if (v === undefined) {
+    v = serverEndPoint(der);
+    endPointByBuffer.set(der, v);
+  }
+  return v;
+}
+
+/**
+ * The channel bindings a server-side TLS socket offers, per the rules above. tls-exporter and
+ * tls-unique are read from OpenSSL only when asked for (a SCRAM-PLUS exchange): most connections
+ * never use them, and exporting keying material is a key derivation per connection. Which of them
+ * exist is known from the protocol alone, so the keys are there from the start (advertising
+ * -PLUS looks at the keys). `certificateDer` is the served certificate as the resolver knows it
+ * (context.ts); without it the socket is asked.
+ */
+export function channelBindings(socket: TLSSocket, certificateDer?: Buffer): Partial<Record<ChannelBindingType, Buffer>> {
   const out: Partial<Record<ChannelBindingType, Buffer>> = {};
   const protocol = socket.getProtocol();
   if (protocol === 'TLSv1.3') {
-    out['tls-exporter'] = socket.exportKeyingMaterial(TLS_EXPORTER_LENGTH, TLS_EXPORTER_LABEL, Buffer.alloc(0));
+    lazy(out, 'tls-exporter', () => socket.exportKeyingMaterial(TLS_EXPORTER_LENGTH, TLS_EXPORTER_LABEL, Buffer.alloc(0)));
   } else if (protocol !== null) {
-    const finished = socket.isSessionReused() ? socket.getFinished() : socket.getPeerFinished();
-    if (finished && finished.length > 0) out['tls-unique'] = Buffer.from(finished);
+    // A finished handshake always has both Finished messages; copied when asked for.
+    lazy(out, 'tls-unique', () => Buffer.from((socket.isSessionReused() ? socket.getFinished() : socket.getPeerFinished()) ?? Buffer.alloc(0)));
   }
-  const cert = socket.getCertificate();
-  const raw = cert && 'raw' in cert ? (cert as { raw?: unknown }).raw : undefined;
-  if (Buffer.isBuffer(raw)) {
-    const ep = serverEndPoint(raw);
-    if (ep) out['tls-server-end-point'] = ep;
-  }
+  const der = certificateDer ?? socket.getX509Certificate()?.raw;
+  const ep = der ? endPointOf(der) : null;
+  if (ep) out['tls-server-end-point'] = ep;
   return out;
 }
 
+/** Defines `key` as an enumerable property computed on first read and kept. If the socket is
+ *  gone by then, the value is empty: a channel binding that cannot match, so the exchange fails
+ *  (RFC 5802 §6 asks for failure when the bindings differ). */
+function lazy(out: Partial<Record<ChannelBindingType, Buffer>>, key: ChannelBindingType, compute: () => Buffer): void {
+  let value: Buffer | undefined;
+  Object.defineProperty(out, key, {
+    enumerable: true,
+    configurable: false,
+    get: (): Buffer => {
+      if (value === undefined) {
+        try { value = compute(); } catch { value = Buffer.alloc(0); }
+      }
+      return value;
+    },
+  });
+}
+
 /** The TlsInfo of a socket whose handshake the resolver has just completed. */
-export function tlsInfo(socket: TLSSocket, accepted: { protocol: string; cipher: string; servername?: string; domain: string; resumed: boolean }): TlsInfo {
+export function tlsInfo(socket: TLSSocket, accepted: { protocol: string; cipher: string; servername?: string; domain: string; resumed: boolean; certificateDer?: Buffer }): TlsInfo {
   return {
     protocol: accepted.protocol,
     cipher: accepted.cipher,
     ...(accepted.servername !== undefined ? { servername: accepted.servername } : {}),
     domain: accepted.domain,
     resumed: accepted.resumed,
-    channelBindings: channelBindings(socket),
+    channelBindings: channelBindings(socket, accepted.certificateDer),
   };
 }
