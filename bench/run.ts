@@ -213,8 +213,10 @@ export async function runBench(opts: RunOptions): Promise<Results> {
       }
     }
     if (opts.sections.includes('scaling')) {
-      // Multi-core: the same login through the cluster mode with 1 and 2 workers. Two workers
-      // need both CPUs, so here the generator shares them (its load is reported).
+      // Multi-core: the same login through `mailward start --workers N` (bench/mailward-cluster.ts):
+      // 1 is the ordinary single process, 2 the multi-core mode, whose workers ask the primary
+      // for the shared lock-out counters (H2) at each login. Two workers need both CPUs, so here
+      // the generator shares them (its load is reported).
       await mailward.stop();
       procs.splice(procs.indexOf(mailward), 1);
       const op = loginOp('plain', { host: H, port: mw.ports.imap }, rotation(noneUsers), noBackend);
