@@ -4,7 +4,7 @@
 // backend down, silent backend, no backend and relay loops.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { configureLogging, type LogRecord } from '../core/log.js';
 import type { CgValue } from '../settings/format/types.js';
 import type { BackendResult } from './connector.js';
@@ -213,4 +213,93 @@ test('B1 W4 BACKEND logs name the account and the outcome, never a password', as
   assert.ok(records.some((r) => r.module === 'BACKEND' && r.event === 'backend.ready' && r.account === 'alice@example.com'), text);
   assert.ok(records.some((r) => r.event === 'backend.refused'), text);
   for (const secret of ['alice-pass', 'master-pass', 'Wr0ng-Master-Secret']) assert.ok(!text.includes(secret), secret);
+});
+
+/** A TCP hop in front of Dovecot that records what the connector sends, chunk by chunk, and may
+ *  rewrite Dovecot's greeting (to play a backend without some capability). */
+async function recordingHop(targetPort: number, greeting: (g: string) => string = (g) => g): Promise<{ port: number; sent: string[]; close(): void }> {
+  const sent: string[] = [];
+  const open: Socket[] = [];
+  const server = createServer((c) => {
+    const b = netConnect({ host: '127.0.0.1', port: targetPort });
+    open.push(c, b);
+    let first = true;
+    c.on('data', (d: Buffer) => { sent.push(d.toString('latin1')); b.write(d); });
+    b.on('data', (d: Buffer) => {
+      if (first) { first = false; c.write(greeting(d.toString('latin1')), 'latin1'); } else c.write(d);
+    });
+    c.on('close', () => b.destroy());
+    b.on('close', () => c.destroy());
+    c.on('error', () => b.destroy());
+    b.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, sent, close: () => { for (const x of open) x.destroy(); server.close(); } };
+}
+
+test('B1 IMAP with SASL-IR: ID and AUTHENTICATE PLAIN go to Dovecot in one write, both answered', async () => {
+  const hop = await recordingHop(dv.imapPort);
+  try {
+    const r = ok(await connector({ BackendIMAPPort: String(hop.port) }).connect(request('IMAP', 'alice', { remote: '192.0.2.51' })));
+    const first = hop.sent[0] ?? '';
+    assert.match(first, /^MW1 ID \("name" "Mailward" "x-originating-ip" "192\.0\.2\.51" /, first);
+    assert.match(first, /\r\nMW2 AUTHENTICATE PLAIN [A-Za-z0-9+/]+=*\r\n$/, 'the login rides in the same write');
+    assert.equal(hop.sent.length, 1, 'nothing else was needed to log in');
+    await listAndFetch(r);
+    assert.match(await dv.log(), /user=<alice@example\.com>, method=PLAIN, rip=192\.0\.2\.51/);
+  } finally {
+    hop.close();
+  }
+});
+
+test('B1 IMAP backend without SASL-IR: ID, then AUTHENTICATE PLAIN and its continuation step by step', async () => {
+  const hop = await recordingHop(dv.imapPort, (g) => g.replace(/ SASL-IR\b/, ''));
+  try {
+    const r = ok(await connector({ BackendIMAPPort: String(hop.port) }).connect(request('IMAP', 'alice', { remote: '192.0.2.52' })));
+    assert.match(hop.sent[0] ?? '', /^MW1 ID \(.*\)\r\n$/);
+    assert.equal(hop.sent[1], 'MW2 AUTHENTICATE PLAIN\r\n', 'no initial response without SASL-IR (RFC 4959)');
+    assert.match(hop.sent[2] ?? '', /^[A-Za-z0-9+/]+=*\r\n$/);
+    await listAndFetch(r);
+    assert.match(await dv.log(), /user=<alice@example\.com>, method=PLAIN, rip=192\.0\.2\.52/);
+  } finally {
+    hop.close();
+  }
+});
+
+test('B1 IMAP LOGIN (separator master style) rides with ID in one write', async () => {
+  const hop = await recordingHop(dv.imapPort, (g) => g.replace(/ AUTH=PLAIN\b/, ''));
+  try {
+    const r = ok(await connector({ BackendIMAPPort: String(hop.port), BackendMasterStyle: 'separator', BackendMasterSeparator: '*' }).connect(request('IMAP', 'alice', { remote: '192.0.2.53' })));
+    assert.equal(hop.sent.length, 1, hop.sent.join('|'));
+    assert.match(hop.sent[0] ?? '', /\r\nMW2 LOGIN "alice@example\.com\*mwmaster" "master-pass"\r\n$/);
+    await listAndFetch(r);
+  } finally {
+    hop.close();
+  }
+});
+
+test('B1 POP3 to Dovecot ([XCLIENT] greeting): XCLIENT, CAPA and AUTH PLAIN in one write; without [XCLIENT], step by step', async () => {
+  const hop = await recordingHop(dv.pop3Port);
+  const plainHop = await recordingHop(dv.pop3Port, (g) => g.replace(/ ?\[XCLIENT\]/, ''));
+  try {
+    const r = ok(await connector({ BackendPOPPort: String(hop.port) }).connect(request('POP', 'alice', { remote: '192.0.2.54' })));
+    assert.equal(hop.sent.length, 1, hop.sent.join('|'));
+    assert.match(hop.sent[0] ?? '', /^XCLIENT ADDR=192\.0\.2\.54 PORT=\d+ SESSION=\S+\r\nCAPA\r\nAUTH PLAIN [A-Za-z0-9+/]+=*\r\n$/);
+    const c = new LineClient(r.socket, r.pending);
+    try { assert.match((await c.pop3('STAT'))[0] ?? '', /^\+OK 1 /); } finally { c.close(); }
+    assert.match(await dv.log(), /pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=192\.0\.2\.54/);
+
+    const before = hop.sent.length;
+    const sep = ok(await connector({ BackendPOPPort: String(hop.port), BackendMasterStyle: 'separator' }).connect(request('POP', 'alice', { remote: '192.0.2.55' })));
+    assert.equal(hop.sent.length, before + 1, hop.sent.join('|'));
+    assert.match(hop.sent[before] ?? '', /^XCLIENT [^\r]*\r\nUSER alice@example\.com\*mwmaster\r\nPASS master-pass\r\n$/);
+    sep.socket.destroy();
+
+    const s = ok(await connector({ BackendPOPPort: String(plainHop.port) }).connect(request('POP', 'alice', { remote: '192.0.2.56' })));
+    assert.deepEqual(plainHop.sent.map((x) => x.replace(/ .*/s, '')), ['CAPA\r\n', 'AUTH'], 'no pipelining for a server that did not say it reads ahead');
+    s.socket.destroy();
+  } finally {
+    hop.close();
+    plainHop.close();
+  }
 });

@@ -60,13 +60,15 @@ async function readLogicalLine(ch: LineChannel, deadline: number): Promise<{ ok:
   }
 }
 
+const BYE = /^\* BYE/i;
+
 async function readTagged(ch: LineChannel, tag: string, deadline: number): Promise<ReadReply> {
   const untagged: string[] = [];
   for (;;) {
     const r = await readLogicalLine(ch, deadline);
     if (!r.ok) return r;
     if (r.line.startsWith('* ')) {
-      if (r.line.toUpperCase().startsWith('* BYE')) return { ok: false, reason: `backend said ${shortText(r.line)}` };
+      if (BYE.test(r.line)) return { ok: false, reason: `backend said ${shortText(r.line)}` };
       untagged.push(r.line);
       if (untagged.length > IMAP_MAX_UNTAGGED) return { ok: false, reason: 'too many untagged responses' };
       continue;
@@ -93,7 +95,8 @@ function untaggedCapability(lines: string[]): string[] | null {
 }
 
 function hasCap(caps: readonly string[], name: string): boolean {
-  return caps.some((c) => c.toUpperCase() === name);
+  for (const c of caps) if (c.length === name.length && c.toUpperCase() === name) return true;
+  return false;
 }
 
 class Tags {
@@ -131,6 +134,23 @@ async function sendCommand(ch: LineChannel, tag: string, verb: string, args: Buf
   return { ok: true };
 }
 
+/** The ID parameter list (RFC 2971): our name, the client's address and port, the address it
+ *  reached and our session id. */
+function idFields(c: ConnectionInfo): string {
+  return `"name" "Mailward" "x-originating-ip" ${imapQuoted(c.remoteAddress) ?? 'NIL'} "x-originating-port" "${c.remotePort}" `
+    + `"x-connected-ip" ${imapQuoted(c.localAddress) ?? 'NIL'} "x-connected-port" "${c.localPort}" "x-session-id" ${imapQuoted(c.id) ?? 'NIL'}`;
+}
+
+/** `tag LOGIN "name" "password"` when both arguments can be quoted strings (and survive UTF-8
+ *  decoding unchanged); null when one needs a synchronizing literal (sendCommand). */
+function quotedLogin(tag: string, name: string, password: Buffer): string | null {
+  const pw = password.toString('utf8');
+  if (!Buffer.from(pw, 'utf8').equals(password)) return null;
+  const qn = imapQuoted(name);
+  const qp = imapQuoted(pw);
+  return qn === null || qp === null ? null : `${tag} LOGIN ${qn} ${qp}\r\n`;
+}
+
 function failureOf(step: string, reply: TaggedReply): StepOutcome {
   // RFC 5530: UNAVAILABLE / SERVERBUG / LIMIT are the backend's own trouble, not the user's.
   const temporary = /^\[(UNAVAILABLE|SERVERBUG|LIMIT|INUSE)\b/i.test(reply.text);
@@ -165,44 +185,54 @@ export async function imapLogin(ch: LineChannel, p: ImapLoginParams): Promise<St
 
   // RFC 2971 ID before login: the client's address and port and our session id, so the backend
   // logs and rate-limits the real client, not us. The reply does not matter (ID is advisory).
-  if (hasCap(caps, 'ID')) {
-    const c = p.client;
-    const fields: Array<[string, string]> = [
-      ['name', 'Mailward'],
-      ['x-originating-ip', c.remoteAddress], ['x-originating-port', String(c.remotePort)],
-      ['x-connected-ip', c.localAddress], ['x-connected-port', String(c.localPort)],
-      ['x-session-id', c.id],
-    ];
-    const list = fields.map(([k, v]) => `${imapQuoted(k) ?? '""'} ${imapQuoted(v) ?? 'NIL'}`).join(' ');
-    const tag = tags.next();
-    await ch.write(`${tag} ID (${list})\r\n`);
-    const r = await readTagged(ch, tag, p.deadline);
-    if (!r.ok) return { status: 'unavailable', reason: `ID: ${r.reason}` };
-  }
+  const idTag = hasCap(caps, 'ID') ? tags.next() : null;
+  const idCommand = idTag === null ? '' : `${idTag} ID (${idFields(p.client)})\r\n`;
 
   const tag = tags.next();
   const pair = loginPair(p.plan);
   const usePlain = pair === null || (hasCap(caps, 'AUTH=PLAIN') && p.plan.method.kind !== 'master-separator') || hasCap(caps, 'LOGINDISABLED');
+  let b64 = '';
+  /** The whole login command when it needs no continuation from the server (SASL-IR, or LOGIN
+   *  with quoted strings): it then goes out in one write with ID (RFC 9051 §5.5 lets a client
+   *  send its next command without waiting), one round trip to the backend instead of two. */
+  let oneShot: string | null = null;
   if (usePlain) {
     if (!hasCap(caps, 'AUTH=PLAIN')) return { status: 'unavailable', reason: 'backend does not offer AUTH=PLAIN' };
     const msg = plainMessage(p.plan);
     if (msg === null) return { status: 'refused', reason: 'a login field holds a NUL' };
-    const b64 = msg.toString('base64');
-    if (hasCap(caps, 'SASL-IR')) {
-      await ch.write(`${tag} AUTHENTICATE PLAIN ${b64 === '' ? '=' : b64}\r\n`);
-    } else {
-      await ch.write(`${tag} AUTHENTICATE PLAIN\r\n`);
+    b64 = msg.toString('base64');
+    if (hasCap(caps, 'SASL-IR')) oneShot = `${tag} AUTHENTICATE PLAIN ${b64 === '' ? '=' : b64}\r\n`;
+  } else {
+    oneShot = quotedLogin(tag, pair.name, pair.password.reveal());
+  }
+
+  if (oneShot !== null) {
+    ch.send(idCommand + oneShot);
+    if (idTag !== null) {
+      const r = await readTagged(ch, idTag, p.deadline);
+      if (!r.ok) return { status: 'unavailable', reason: `ID: ${r.reason}` };
+    }
+  } else {
+    // A continuation is needed (no SASL-IR, or a LOGIN argument that needs a literal): the
+    // exchange goes step by step.
+    if (idTag !== null) {
+      ch.send(idCommand);
+      const r = await readTagged(ch, idTag, p.deadline);
+      if (!r.ok) return { status: 'unavailable', reason: `ID: ${r.reason}` };
+    }
+    if (usePlain) {
+      ch.send(`${tag} AUTHENTICATE PLAIN\r\n`);
       const go = await ch.readLine(p.deadline);
       if (!go.ok) return { status: 'unavailable', reason: `AUTHENTICATE: ${go.reason}` };
       if (!go.line.startsWith('+')) {
         const m = /^(\S+) (OK|NO|BAD)\b ?(.*)$/i.exec(go.line);
         return { status: 'refused', reason: `AUTHENTICATE: ${shortText(m ? `${m[2]} ${m[3]}` : go.line)}` };
       }
-      await ch.write(`${b64}\r\n`);
+      ch.send(`${b64}\r\n`);
+    } else if (pair !== null) {
+      const s = await sendCommand(ch, tag, 'LOGIN', [Buffer.from(pair.name, 'utf8'), pair.password.reveal()], p.deadline);
+      if (!s.ok) return { status: 'unavailable', reason: `LOGIN: ${s.reason}` };
     }
-  } else {
-    const s = await sendCommand(ch, tag, 'LOGIN', [Buffer.from(pair.name, 'utf8'), pair.password.reveal()], p.deadline);
-    if (!s.ok) return { status: 'unavailable', reason: `LOGIN: ${s.reason}` };
   }
   const r = await readTagged(ch, tag, p.deadline);
   if (!r.ok) return { status: 'unavailable', reason: `login: ${r.reason}` };

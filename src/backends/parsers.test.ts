@@ -17,9 +17,10 @@ import { readReply, smtpPrepare, xclientAddr, xtext } from './smtp.js';
 import { clientInfo, request } from './test/helpers.js';
 import { LineChannel } from './wire.js';
 
-/** A "server" that has already sent `data` and then closed; what we write is dropped. */
-function scripted(data: string | Buffer): LineChannel {
-  const d = new Duplex({ read() { /* pushed below */ }, write(_c, _e, cb) { cb(); } });
+/** A "server" that has already sent `data` and then closed; what we write is kept in `writes`
+ *  (one entry per write call) or dropped. */
+function scripted(data: string | Buffer, writes?: string[]): LineChannel {
+  const d = new Duplex({ read() { /* pushed below */ }, write(c: Buffer, _e, cb) { writes?.push(c.toString('latin1')); cb(); } });
   d.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   d.push(null);
   return new LineChannel(d as unknown as Socket);
@@ -33,6 +34,10 @@ function plan(settings: Record<string, CgValue> = {}, password?: string) {
 
 const common = () => ({ client: clientInfo(), deadline: Date.now() + 2000, handshakeTimeoutMs: 1000, token: 'mw-selftoken' });
 const G = '* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n';
+/** With ID (pipelined with the login), and with ID but no SASL-IR (step by step). */
+const GI = '* OK [CAPABILITY IMAP4rev1 ID AUTH=PLAIN SASL-IR] ready\r\n';
+const GN = '* OK [CAPABILITY IMAP4rev1 ID AUTH=PLAIN] ready\r\n';
+const X = '+OK [XCLIENT] Dovecot ready.\r\n';
 
 test('B1 IMAP login responses: malformed-input table', async () => {
   const rows: Array<[string, StepOutcome['status'], string]> = [
@@ -52,6 +57,14 @@ test('B1 IMAP login responses: malformed-input table', async () => {
     [`${G}MW1 OK [CAPABILITY IMAP4rev1 IDLE`, 'unavailable', 'the line never ends (closed mid-line)'],
     ['* OK [CAPABILITY IMAP4rev1] no plain\r\n', 'unavailable', 'the master login needs AUTH=PLAIN'],
     [`${G}* X {5}\r\nab\r\n)\r\nMW1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n`, 'ok', 'a literal inside an untagged line is skipped correctly'],
+    [`${GI}* ID NIL\r\nMW1 OK\r\nMW2 OK [CAPABILITY IMAP4rev1] in\r\n`, 'ok', 'pipelined ID and login: both tagged replies in order'],
+    [`${GI}MW1 BAD no ID here\r\nMW2 OK [CAPABILITY IMAP4rev1] in\r\n`, 'ok', 'ID is advisory: its refusal does not stop the login'],
+    [`${GI}MW2 OK [CAPABILITY IMAP4rev1] in\r\n`, 'unavailable', 'the login answered before ID: not the order we sent them in'],
+    [`${GI}* ID NIL\r\nMW1 OK\r\nMW2 NO [AUTHENTICATIONFAILED] no\r\n`, 'refused', 'pipelined login refused after ID'],
+    [`${GI}* BYE bye\r\n`, 'unavailable', 'BYE instead of the ID reply'],
+    [`${GN}MW1 OK\r\n+ \r\nMW2 OK [CAPABILITY IMAP4rev1] in\r\n`, 'ok', 'no SASL-IR: the continuation, then the reply'],
+    [`${GN}MW1 OK\r\nMW2 NO [AUTHENTICATIONFAILED] no\r\n`, 'refused', 'no SASL-IR: refused instead of a continuation'],
+    [`${GN}MW1 OK\r\n`, 'unavailable', 'no SASL-IR: closed instead of the continuation'],
   ];
   for (const [script, status, why] of rows) {
     const r = await imapLogin(scripted(script), { ...common(), plan: plan() });
@@ -74,11 +87,58 @@ test('B1 POP3 login responses: malformed-input table', async () => {
     ['+OK hi\r\n-ERR\r\n', {}, 'unavailable', 'no CAPA and the master login needs PLAIN'],
     ['+OK hi\r\n+OK\r\n-ERR [AUTH] no\r\n', { BackendMasterStyle: 'separator' }, 'refused', 'PASS refused'],
     ['+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n', {}, 'ok', 'the normal master login'],
+    [`${X}+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n`, {}, 'ok', 'Dovecot: XCLIENT, CAPA and AUTH pipelined, three replies in order'],
+    [`${X}-ERR not trusted\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n`, {}, 'ok', 'XCLIENT refused (we are not trusted): the login goes on'],
+    [`${X}+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n-ERR [AUTH] no\r\n`, {}, 'refused', 'pipelined AUTH refused'],
+    [`${X}+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n-ERR [SYS/TEMP] later\r\n`, {}, 'unavailable', 'pipelined AUTH: temporary failure'],
+    [`${X}+OK\r\n+OK\r\nSASL LOGIN\r\n.\r\n-ERR unsupported\r\n`, {}, 'unavailable', 'no SASL PLAIN: the master login cannot work'],
+    [`${X}+OK\r\n+OK\r\nSASL LOGIN\r\n.\r\n-ERR unsupported\r\n+OK\r\n+OK in\r\n`, { BackendLogin: 'passthrough' }, 'ok', 'no SASL PLAIN: pass-through falls back to USER/PASS'],
+    [`${X}+OK\r\n+OK\r\nSASL PLAIN\r\n`, {}, 'unavailable', 'pipelined CAPA never ends'],
+    [`${X}what\r\n`, {}, 'unavailable', 'XCLIENT answered with neither +OK nor -ERR'],
+    [`${X}+OK\r\n+OK\r\n+OK in\r\n`, { BackendMasterStyle: 'separator' }, 'ok', 'separator style: XCLIENT, USER and PASS pipelined'],
+    [`${X}+OK\r\n-ERR [AUTH] no such user\r\n-ERR no\r\n`, { BackendMasterStyle: 'separator' }, 'refused', 'pipelined USER refused'],
+    [`${X}+OK\r\n+OK\r\n-ERR [IN-USE] locked\r\n`, { BackendMasterStyle: 'separator' }, 'unavailable', 'pipelined PASS: mailbox in use'],
+    [`${X}+OK\r\n+OK\r\n`, { BackendMasterStyle: 'separator' }, 'unavailable', 'closed before the PASS reply'],
   ];
   for (const [script, settings, status, why] of rows) {
-    const r = await pop3Login(scripted(script), { ...common(), plan: plan(settings) });
+    const password = settings.BackendLogin === 'passthrough' ? 'alice-pw' : undefined;
+    const r = await pop3Login(scripted(script), { ...common(), plan: plan(settings, password) });
     assert.equal(r.status, status, `${why}: ${JSON.stringify(r)}`);
   }
+});
+
+test('B1 login commands: pipelined in one write when no continuation is needed, step by step otherwise', async () => {
+  const w: string[] = [];
+  assert.equal((await imapLogin(scripted(`${GI}MW1 OK\r\nMW2 OK [CAPABILITY IMAP4rev1] in\r\n`, w), { ...common(), plan: plan() })).status, 'ok');
+  assert.equal(w.length, 1, w.join('|'));
+  assert.match(w[0] ?? '', /^MW1 ID \("name" "Mailward" "x-originating-ip" "192\.0\.2\.10" "x-originating-port" "\d+" "x-connected-ip" "127\.0\.0\.1" "x-connected-port" "1143" "x-session-id" "test\d+"\)\r\nMW2 AUTHENTICATE PLAIN /);
+  assert.equal(Buffer.from(/PLAIN (\S+)\r\n$/.exec(w[0] ?? '')?.[1] ?? '', 'base64').toString(), 'alice@example.com\0master\0mpw');
+
+  w.length = 0;
+  assert.equal((await imapLogin(scripted(`${GN}MW1 OK\r\n+ \r\nMW2 OK [CAPABILITY IMAP4rev1] in\r\n`, w), { ...common(), plan: plan() })).status, 'ok');
+  assert.equal(w.length, 3, w.join('|'));
+  assert.equal(w[1], 'MW2 AUTHENTICATE PLAIN\r\n');
+
+  // LOGIN with a password that needs a literal (a line break) cannot be pipelined.
+  w.length = 0;
+  const lit = planLogin(request('IMAP', 'alice', { password: 'a\r\nb' }), resolveDomain({ BackendLogin: 'passthrough' }, 'x').values);
+  assert.ok(lit.ok);
+  const r = await imapLogin(scripted('* OK [CAPABILITY IMAP4rev1] ready\r\n+ go\r\nMW1 OK [CAPABILITY IMAP4rev1] in\r\n', w), { ...common(), plan: lit.plan });
+  assert.equal(r.status, 'ok');
+  assert.equal(w[0], 'MW1 LOGIN "alice@example.com" {4}\r\n');
+
+  w.length = 0;
+  assert.equal((await pop3Login(scripted(`${X}+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n`, w), { ...common(), plan: plan() })).status, 'ok');
+  assert.equal(w.length, 1, w.join('|'));
+  assert.match(w[0] ?? '', /^XCLIENT ADDR=192\.0\.2\.10 PORT=\d+ SESSION=test\d+\r\nCAPA\r\nAUTH PLAIN \S+\r\n$/);
+  w.length = 0;
+  assert.equal((await pop3Login(scripted('+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n', w), { ...common(), plan: plan() })).status, 'ok');
+  assert.deepEqual(w.map((x) => x.slice(0, 10)), ['CAPA\r\n', 'AUTH PLAIN'], 'a server without [XCLIENT] is not known to read ahead');
+  // A line break in a USER/PASS field is refused before anything is sent.
+  w.length = 0;
+  const sepPlan = plan({ BackendMasterStyle: 'separator', BackendMasterPassword: 'a\nb' });
+  assert.equal((await pop3Login(scripted(`${X}+OK\r\n+OK\r\n+OK\r\n`, w), { ...common(), plan: sepPlan })).status, 'refused');
+  assert.deepEqual(w, []);
 });
 
 test('B1 SMTP replies and XCLIENT preparation: malformed-input table', async () => {
@@ -116,7 +176,7 @@ test('B1 SMTP replies and XCLIENT preparation: malformed-input table', async () 
 });
 
 test('B1 backend parsers fuzz: any server bytes give an outcome, never an exception or a hang', async () => {
-  const prefix = fc.constantFrom('', G, '+OK hi\r\n', '220 hi\r\n', '220 hi\r\n250-b\r\n250 XCLIENT LOGIN ADDR\r\n');
+  const prefix = fc.constantFrom('', G, GI, GN, X, `${X}+OK\r\n+OK\r\n`, '+OK hi\r\n', '220 hi\r\n', '220 hi\r\n250-b\r\n250 XCLIENT LOGIN ADDR\r\n');
   await fc.assert(fc.asyncProperty(prefix, fc.uint8Array({ maxLength: 400 }), async (p, bytes) => {
     const data = Buffer.concat([Buffer.from(p, 'latin1'), Buffer.from(bytes)]);
     const outs = [

@@ -103,6 +103,9 @@ export function upgradeToTls(socket: Socket, tls: TlsOptions, timeoutMs: number)
 
 function ignoreError(): void { /* see LineChannel.detach */ }
 
+const EMPTY = Buffer.alloc(0);
+const TIMED_OUT: WireFailure = Object.freeze({ ok: false, reason: 'time-out' }) as WireFailure;
+
 export function describeError(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
@@ -115,18 +118,30 @@ export function describeError(e: unknown): string {
  * Reads lines and counted bytes from a socket. One reader per socket at a time; each read
  * waits at most until `deadline` (epoch ms). Lines are latin1 strings: the login exchanges are
  * ASCII, and latin1 keeps every byte as one character so nothing is lost or reinterpreted.
+ *
+ * A login's reads all share one deadline, so one timer serves them all (armed at the first wait,
+ * kept while later waits name the same deadline): a timer per read was most of this class's cost
+ * on a relayed login.
  */
 export class LineChannel {
   #socket: Socket | TLSSocket;
-  #buffer: Buffer = Buffer.alloc(0);
+  #buffer: Buffer = EMPTY;
   #closed: string | null = null;
-  #waiter: (() => void) | null = null;
+  #waiter: ((f: WireFailure | null) => void) | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDeadline = 0;
+  #timedOut = false;
   readonly #onData = (d: Buffer): void => {
     this.#buffer = this.#buffer.length === 0 ? d : Buffer.concat([this.#buffer, d]);
-    this.#wake();
+    this.#wake(null);
   };
-  readonly #onEnd = (): void => { this.#closed ??= 'connection closed by the backend'; this.#wake(); };
-  readonly #onError = (e: Error): void => { this.#closed ??= `connection error: ${describeError(e)}`; this.#wake(); };
+  readonly #onEnd = (): void => { this.#closed ??= 'connection closed by the backend'; this.#wake(null); };
+  readonly #onError = (e: Error): void => { this.#closed ??= `connection error: ${describeError(e)}`; this.#wake(null); };
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timedOut = true;
+    this.#wake(TIMED_OUT);
+  };
 
   constructor(socket: Socket | TLSSocket, pending?: Buffer) {
     this.#socket = socket;
@@ -153,20 +168,31 @@ export class LineChannel {
     this.#socket.removeListener('error', this.#onError);
   }
 
-  #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
+  #stopTimer(): void {
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#timerDeadline = 0;
+    this.#timedOut = false;
   }
 
-  async #waitForData(deadline: number): Promise<WireFailure | null> {
+  #wake(f: WireFailure | null): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.(f);
+  }
+
+  #waitForData(deadline: number): Promise<WireFailure | null> | WireFailure {
     if (this.#closed !== null) return { ok: false, reason: this.#closed };
-    const left = deadline - Date.now();
-    if (left <= 0) return { ok: false, reason: 'time-out' };
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#waiter = null; resolve({ ok: false, reason: 'time-out' }); }, left);
-      this.#waiter = () => { clearTimeout(timer); resolve(null); };
-    });
+    if (deadline !== this.#timerDeadline) {
+      // A new deadline (the next exchange of a reused channel, or a test's own): its own timer.
+      this.#stopTimer();
+      const left = deadline - Date.now();
+      if (left <= 0) return TIMED_OUT;
+      this.#timerDeadline = deadline;
+      this.#timer = setTimeout(this.#onTimer, left);
+    } else if (this.#timedOut) {
+      return TIMED_OUT;
+    }
+    return new Promise((resolve) => { this.#waiter = resolve; });
   }
 
   /** One line without its line end (CRLF, or a bare LF from a sloppy server). */
@@ -176,8 +202,8 @@ export class LineChannel {
       if (nl >= 0) {
         if (nl > maxLength) return { ok: false, reason: 'line too long' };
         const end = nl > 0 && this.#buffer[nl - 1] === 0x0d ? nl - 1 : nl;
-        const line = this.#buffer.subarray(0, end).toString('latin1');
-        this.#buffer = this.#buffer.subarray(nl + 1);
+        const line = this.#buffer.toString('latin1', 0, end);
+        this.#buffer = nl + 1 === this.#buffer.length ? EMPTY : this.#buffer.subarray(nl + 1);
         return { ok: true, line };
       }
       if (this.#buffer.length > maxLength) return { ok: false, reason: 'line too long' };
@@ -197,6 +223,15 @@ export class LineChannel {
       const f = await this.#waitForData(deadline);
       if (f) return f;
     }
+  }
+
+  /** Writes a short command without waiting: the login exchanges are a few hundred bytes on a
+   *  fresh connection, far below any socket buffer, so there is no back-pressure to wait for
+   *  (and a write to a closed socket shows up as the next read's failure). */
+  send(data: string | Buffer): void {
+    if (this.#socket.destroyed) return;
+    if (typeof data === 'string') this.#socket.write(data, 'latin1');
+    else this.#socket.write(data);
   }
 
   /** Writes; resolves once the data is handed to the kernel (back-pressure for large DATA). */
@@ -228,17 +263,19 @@ export class LineChannel {
   /** Stops reading: the socket is paused, carries none of our listeners, and the bytes read past
    *  the last consumed line are returned (they belong to whoever reads next). */
   detach(): { socket: Socket | TLSSocket; pending: Buffer } {
+    this.#stopTimer();
     this.#detachListeners();
     // Until the next owner attaches its own handlers, an error event must not become an
     // uncaught exception; the owner still sees 'close'.
     this.#socket.on('error', ignoreError);
     this.#socket.pause();
     const pending = this.#buffer;
-    this.#buffer = Buffer.alloc(0);
+    this.#buffer = EMPTY;
     return { socket: this.#socket, pending };
   }
 
   destroy(): void {
+    this.#stopTimer();
     this.#detachListeners();
     this.#socket.destroy();
   }
