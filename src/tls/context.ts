@@ -372,12 +372,14 @@ export class TlsContextResolver {
     helloRead?: boolean;
     /** The ClientHello offers TLS 1.3. */
     offersTls13?: boolean;
+    /** `select(servername, localAddress)` under `generation`, when the caller has made it. */
+    initial?: Selection;
   } = {}): TLSSocketOptions {
     const gen = opts.generation ?? this.sessions.current;
     // Start from the context of the name the ClientHello asked for, when we read it: OpenSSL picks
     // the certificate type (RSA or ECDSA) before SNICallback can switch contexts, so a domain with
     // an RSA key reached from an ECDSA default would otherwise be served the default's certificate.
-    const initial = this.#select(opts.servername, localAddress, gen);
+    const initial = opts.initial ?? this.#select(opts.servername, localAddress, gen);
     const base: TLSSocketOptions = {
       isServer: true,
       secureContext: initial.status === 'ok' ? initial.context : this.#refusingContext(),
@@ -430,7 +432,7 @@ export class TlsContextResolver {
     let servername: string | undefined;
     const tlsSocket = new TLSSocket(socket, this.socketOptions(localAddress, {
       generation: gen, ...(helloName ? { servername: helloName } : {}), onSelect: (s, name) => { decision = s; servername = name; },
-      helloRead: hello.info.status === 'ok', offersTls13: hello.info.status === 'ok' && hello.info.offersTls13 === true,
+      helloRead: hello.info.status === 'ok', offersTls13: hello.info.status === 'ok' && hello.info.offersTls13 === true, initial: decision,
     }));
     return new Promise<AcceptResult>((resolve) => {
       let settled = false;
