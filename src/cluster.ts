@@ -10,9 +10,10 @@
  *   the only writer: it runs what writes settings or keeps state for the whole server - the PWD
  *   port, the WebAdmin with the JSON API and the WebUser (HTTPA, HTTPU; their sessions and login
  *   history live there). Workers open the store without the lock and only read.
- * - Lock-out (H2) is shared: the primary keeps the counters and the workers ask it over the IPC
- *   channel (src/auth/lockout-ipc.ts), so N failures within T lock an account on every worker,
- *   an admin's unlock clears it everywhere and a replaced worker forgets nothing. A primary that
+ * - Lock-out (H2) is shared: the primary keeps the counters (LockoutHub), the workers report
+ *   failures to it over the IPC channel and hold a copy of its locks that it keeps current
+ *   (src/auth/lockout-ipc.ts), so N failures within T lock an account on every worker, an
+ *   admin's unlock clears it everywhere and a replaced worker forgets nothing. A primary that
  *   does not answer makes a login a temporary failure, never a hang.
  * - Settings: a worker's directory caches what it read, and only its own writes invalidate that
  *   cache. So when the primary's directory changes, the workers are replaced one at a time: a
@@ -30,8 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { configureLogging, logger } from './core/log.js';
 import { AdminService } from './admin/service.js';
-import { InProcessLockout } from './auth/lockout.js';
-import { IpcLockout, processChannel, serveLockout, workerChannel } from './auth/lockout-ipc.js';
+import { IpcLockout, LockoutHub, processChannel, workerChannel } from './auth/lockout-ipc.js';
 import { PasswordService } from './auth/password-service.js';
 import { Directory } from './directory/directory.js';
 import { START_HINT, addProtocolListeners, addWebListeners, listenerSummary, openForStart } from './main.js';
@@ -78,8 +78,8 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
   const services = await openForStart(resolve(dataDir), { print, ...(opts.mainDomain ? { mainDomain: opts.mainDomain } : {}) });
   const dir = services.dataDir;
   // H2 for the whole server: the primary's engine (PWD, web logins) uses these directly, the
-  // workers through serveLockout below.
-  const counters = new InProcessLockout();
+  // workers through counters.serve below.
+  const counters = new LockoutHub();
   let runtime: Runtime | null = null;
   try {
     const settings = await services.directory.serverSettings();
@@ -106,7 +106,7 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
   const fork = (): Promise<Worker> => new Promise((resolveFork) => {
     const w = cluster.fork({ [WORKER_ENV]: dir });
     live.add(w);
-    const stopServing = serveLockout(workerChannel(w), counters);
+    const stopServing = counters.serve(workerChannel(w));
     // A send racing the worker's exit reports here instead of ending the primary.
     w.on('error', (e) => log.problem('cluster.worker.ipc', { pid: w.process.pid, error: e }));
     const t = setTimeout(() => { log.failure('cluster.worker.slow', { pid: w.process.pid }); resolveFork(w); }, WORKER_START_TIMEOUT_MS);

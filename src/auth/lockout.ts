@@ -60,6 +60,14 @@ export class InProcessLockout implements LockoutCounters {
     this.entries.delete(key);
   }
 
+  /** The accounts locked at `now`, with their ends (the multi-core mode hands them to a new
+   *  worker). Bounded: only existing accounts are ever counted. */
+  locks(now: number): [string, number][] {
+    const out: [string, number][] = [];
+    for (const [k, e] of this.entries) if (e.lockedUntil !== null && e.lockedUntil > now) out.push([k, e.lockedUntil]);
+    return out;
+  }
+
   private sweep(now: number, periodMs: number): void {
     this.sinceSweep = 0;
     for (const [k, e] of this.entries) {
