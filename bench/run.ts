@@ -17,11 +17,11 @@ import type { Account, Target } from './lib/client.js';
 import { fetchThroughput } from './lib/fetch.js';
 import { idleMemory } from './lib/idle.js';
 import { combine, probe, runFor, type CpuProbe } from './lib/load.js';
-import { DOMAINS, prepareMailward, startMailward } from './lib/mailward.js';
+import { DOMAINS, prepareMailward, startMailward, updateMailwardServer } from './lib/mailward.js';
 import { fullHandshakeOp, LOGIN_LABELS, loginOp, resumedHandshakeOp, rotation, type LoginKind } from './lib/ops.js';
 import { pinTree } from './lib/proc.js';
 import { startTlsFloor } from './lib/tls-floor.js';
-import { renderReport, Results, type Scale } from './lib/report.js';
+import { LATENCY_VARIANTS, renderReport, Results, type Scale } from './lib/report.js';
 import {
   deliver, GENERATOR_CPU, makeCert, pin, ROOT, SERVER_CPU, startDovecot, startNginx, startSServer, startStubBackend, stopNginx, type Proc,
 } from './lib/servers.js';
@@ -197,18 +197,35 @@ export async function runBench(opts: RunOptions): Promise<Results> {
         backendOnGenerator();
         const legitOp = loginOp('plain', { host: H, port: mw.ports.imap }, rotation(relayUsers));
         const lat = { concurrency: 1, durationMs: scale.latencyMs, warmupMs: scale.warmupMs, server: mwProbe, keepLatencies: true };
-        const idle = await runFor(legitOp, lat);
         const attackOp = loginOp('plain', { host: H, port: mw.ports.imap }, () => ({ user: victim.user, password: 'wrong-password' }), /^a NO/);
-        let stop = false;
-        let attempts = 0;
-        const attacker = async (): Promise<void> => { while (!stop) { try { await attackOp(); attempts++; } catch { await new Promise((r) => setTimeout(r, 5)); } } };
-        const attackers = Array.from({ length: scale.attackers }, attacker);
-        const t0 = performance.now();
-        const busy = await runFor(legitOp, lat);
-        stop = true;
-        await Promise.all(attackers);
-        const attackRate = attempts / ((performance.now() - t0) / 1000);
-        res.latency(percentile(idle.latencies ?? [], 99), percentile(busy.latencies ?? [], 99), attackRate, busy.generatorLoad);
+        // Twice: with Mailward's defaults (the goal), then with LoginFailureDelay 0s, which shows
+        // what the flood costs when every guess is answered at once.
+        for (const variant of LATENCY_VARIANTS) {
+          if (variant.delay !== undefined) {
+            await mailward.stop();
+            procs.splice(procs.indexOf(mailward), 1);
+            await updateMailwardServer(mw, { LoginFailureDelay: variant.delay });
+            mailward = await startMailward(mw);
+            procs.push(mailward);
+          }
+          const idle = await runFor(legitOp, lat);
+          let stop = false;
+          let attempts = 0;
+          const attacker = async (): Promise<void> => { while (!stop) { try { await attackOp(); attempts++; } catch { await new Promise((r) => setTimeout(r, 5)); } } };
+          const attackers = Array.from({ length: scale.attackers }, attacker);
+          const t0 = performance.now();
+          const busy = await runFor(legitOp, lat);
+          stop = true;
+          await Promise.all(attackers);
+          const attackRate = attempts / ((performance.now() - t0) / 1000);
+          res.latency(variant.label, percentile(idle.latencies ?? [], 99), percentile(busy.latencies ?? [], 99), attackRate, busy.generatorLoad);
+        }
+        // Back to the defaults for the next round.
+        await mailward.stop();
+        procs.splice(procs.indexOf(mailward), 1);
+        await updateMailwardServer(mw, { LoginFailureDelay: null });
+        mailward = await startMailward(mw);
+        procs.push(mailward);
         log('  latency done');
       }
     }

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench, SECTIONS, SMOKE } from './run.js';
-import { goals, LOGIN_COLS, LOGIN_ROWS, MEMORY_ROWS, RELAY_COLS, RELAY_ROWS, SCALING_ROWS, TLS_COLS, TLS_ROWS } from './lib/report.js';
+import { goals, LATENCY_VARIANTS, LOGIN_COLS, LOGIN_ROWS, MEMORY_ROWS, RELAY_COLS, RELAY_ROWS, SCALING_ROWS, TLS_COLS, TLS_ROWS } from './lib/report.js';
 
 test('B1, T2, H2: bench harness smoke run - every server, operation and section gives a figure, and the report is written', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mw-bench-smoke-'));
@@ -28,8 +28,11 @@ test('B1, T2, H2: bench harness smoke run - every server, operation and section 
     for (const row of TLS_ROWS) for (const col of TLS_COLS) finite('tls', row, col, 'us');
     for (const row of RELAY_ROWS) for (const col of RELAY_COLS) finite('relay', row, col, 'mbps');
     for (const row of MEMORY_ROWS) for (const col of ['nginx', 'Mailward']) assert.ok(Number.isFinite(r.get('memory', row, col, 'kib').median), `memory ${row} ${col}`);
-    finite('latency', 'legit', 'idle', 'p99');
-    finite('latency', 'legit', 'attack', 'p99');
+    for (const v of LATENCY_VARIANTS) {
+      finite('latency', v.label, 'idle', 'p99');
+      finite('latency', v.label, 'attack', 'p99');
+      finite('latency', v.label, 'rate', 'rate');
+    }
     for (const row of SCALING_ROWS) finite('scaling', row, 'x', 'rate');
     assert.ok(goals(r).every((g) => g.target === 'reported' || g.met !== null), 'every goal has a ratio');
     const md = await readFile(out, 'utf8');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { configureLogging } from '../../src/core/log.js';
 import { freePort } from '../../src/backends/test/dovecot.js';
 import { initDataDir, openServices } from '../../src/main.js';
-import type { CgDict } from '../../src/settings/format/types.js';
+import type { CgDict, CgValue } from '../../src/settings/format/types.js';
 import { ROOT, SERVER_CPU, startProc, waitForGreeting, type BenchUser, type CertPair, type Proc } from './servers.js';
 
 const LOCAL = { kind: 'local' } as const;
@@ -63,6 +63,16 @@ export async function prepareMailward(dataDir: string, o: {
     await s.close();
   }
   return { dataDir, ports };
+}
+
+/** Changes server settings while the server is stopped (the store is locked while it runs). */
+export async function updateMailwardServer(m: MailwardSetup, change: Record<string, CgValue | null>): Promise<void> {
+  const s = await openServices(m.dataDir);
+  try {
+    await s.admin.updateServerSettings(LOCAL, change);
+  } finally {
+    await s.close();
+  }
 }
 
 /** Starts the server process: `workers` undefined = the ordinary single process
