@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { MAX_WORKERS, startCluster } from './cluster.js';
@@ -131,6 +132,19 @@ async function imapOn(port: number, pid: number, pids: readonly number[]): Promi
   throw new Error(`no connection reached worker ${pid}`);
 }
 
+/** The fingerprint of the certificate a worker presents on an implicit-TLS port (T3). */
+async function certificateOn(port: number, pid: number, pids: readonly number[]): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'cluster.test', rejectUnauthorized: false });
+    await new Promise<void>((res, rej) => { s.once('secureConnect', res); s.once('error', rej); });
+    const owner = await ownerOf(s, port, pids);
+    const fp = s.getPeerCertificate().fingerprint256;
+    s.destroy();
+    if (owner === pid) return fp;
+  }
+  throw new Error(`no TLS connection reached worker ${pid}`);
+}
+
 /** One LOGIN through a connection accepted by `pid`; the tagged reply. */
 async function loginOn(port: number, pid: number, pids: readonly number[], user: string, password: string): Promise<string> {
   const c = await imapOn(port, pid, pids);
@@ -164,7 +178,7 @@ const AUTHENTICATED = /NO \[UNAVAILABLE\] No mail server is configured/;
 const LOCKED = /NO \[AUTHENTICATIONFAILED\] Account temporarily locked/;
 const BAD = /NO \[AUTHENTICATIONFAILED\] Authentication failed/;
 
-test('H2, S1, issue 8: mailward start --workers 2 - logins through both workers, one lock-out for the whole server that survives a killed worker and a settings change, unlocked for every worker by the admin', { timeout: 120_000 }, async () => {
+test('H2, S1, T3, issue 8: mailward start --workers 2 - logins through both workers (one test certificate), one lock-out for the whole server that survives a killed worker and a settings change, unlocked for every worker by the admin', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mw-cluster-cli-'));
   let child: ChildProcess | null = null;
   let out = '';
@@ -172,10 +186,11 @@ test('H2, S1, issue 8: mailward start --workers 2 - logins through both workers,
   try {
     const { postmasterPassword } = await initDataDir(dir, { mainDomain: 'cluster.test' });
     const port = await freePort();
+    const tlsPort = await freePort();
     const s = await openServices(dir);
     const loopback = (TLS: string, extra: Record<string, string> = {}) => dict({ Address: '127.0.0.1', Port: '0', TLS, ClearTextLogin: 'always', ...extra });
     await s.admin.updateServerSettings({ kind: 'local' }, {
-      Listeners: dict({ IMAP: [loopback('clear', { Port: String(port) })], POP: [], SMTP: [], HTTPA: [loopback('clear')], HTTPU: [], PWD: [] }),
+      Listeners: dict({ IMAP: [loopback('clear', { Port: String(port) }), loopback('implicit', { Port: String(tlsPort) })], POP: [], SMTP: [], HTTPA: [loopback('clear')], HTTPU: [], PWD: [] }),
       LogLevel: 'failure', LoginFailureLimit: '4', HideUnknownAccounts: 'NO',
       // The lead's failure delay (when the schema has it) would only slow this test down.
       ...('LoginFailureDelay' in SERVER_SETTINGS ? { LoginFailureDelay: '0' } : {}),
@@ -201,6 +216,9 @@ test('H2, S1, issue 8: mailward start --workers 2 - logins through both workers,
     // Logins through each worker: two different processes serve.
     assert.match(await loginOn(port, a, first, 'alice@cluster.test', 'right-password'), AUTHENTICATED);
     assert.match(await loginOn(port, b, first, 'alice@cluster.test', 'right-password'), AUTHENTICATED);
+    // T3: one test certificate for the whole server (the primary's), whichever worker answers.
+    const cert = await certificateOn(tlsPort, a, first);
+    assert.equal(await certificateOn(tlsPort, b, first), cert);
 
     // H2: LoginFailureLimit (4) failures, two on each worker. Per-worker counters would stand at
     // 2 and 2; the shared ones lock the account for logins on either worker.
@@ -221,6 +239,7 @@ test('H2, S1, issue 8: mailward start --workers 2 - logins through both workers,
     });
     const replacement = second.find((p) => p !== b) ?? 0;
     assert.match(await loginOn(port, replacement, second, 'alice@cluster.test', 'right-password'), LOCKED, 'the new worker knows the lock');
+    assert.equal(await certificateOn(tlsPort, replacement, second), cert, 'the replacement presents the same test certificate');
 
     // A settings change replaces every worker; the lock survives that too.
     const upd = await admin(['server', 'update', '--set', 'AdvertiseMSN=YES']);

@@ -21,8 +21,8 @@
  *   once its connections, relayed sessions included, have ended.
  * - Per worker (docs/operations.md says so to admins): TLS session tickets and session IDs (T2)
  *   resume only on the worker that issued them (a resumption landing elsewhere becomes a full
- *   handshake); each worker makes its own Test Certificate (T3), as does the primary for its
- *   web and PWD listeners; per-address connection counts and the H1 timing samples.
+ *   handshake); per-address connection counts and the H1 timing samples. The Test Certificate
+ *   (T3) is the primary's, sent to each worker at its start.
  * - A worker that dies is replaced after WORKER_RESTART_DELAY_MS.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -36,6 +36,7 @@ import { PasswordService } from './auth/password-service.js';
 import { Directory } from './directory/directory.js';
 import { START_HINT, addProtocolListeners, addWebListeners, listenerSummary, openForStart } from './main.js';
 import { Runtime } from './runtime.js';
+import type { TestCertificate } from './tls/test-certificate.js';
 import { openFileStore } from './settings/backends/files/index.js';
 
 const log = logger('SYSTEM');
@@ -59,8 +60,14 @@ export function autoWorkers(): number {
   return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
 }
 
-type ToPrimary = { type: 'ready'; listeners: string[] } | { type: 'failed'; message: string };
-type ToWorker = { type: 'retire' };
+type ToPrimary = { type: 'want-start' } | { type: 'ready'; listeners: string[] } | { type: 'failed'; message: string };
+/** The test certificate as it crosses the IPC channel (JSON: dates as text). */
+interface CertMessage { mainDomain: string; keyPem: string; certPem: string; chainPem: string; validFrom: string; validTill: string }
+type ToWorker = { type: 'retire' } | { type: 'start'; testCertificate: CertMessage };
+
+/** How long a worker waits for the primary's start message before making its own test
+ *  certificate: the primary sends it right after the fork, so this only matters if it is lost. */
+const START_MESSAGE_TIMEOUT_MS = 10_000;
 
 export interface ClusterHandle {
   workers(): number;
@@ -111,6 +118,12 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
     w.on('error', (e) => log.problem('cluster.worker.ipc', { pid: w.process.pid, error: e }));
     const t = setTimeout(() => { log.failure('cluster.worker.slow', { pid: w.process.pid }); resolveFork(w); }, WORKER_START_TIMEOUT_MS);
     w.on('message', (m: ToPrimary) => {
+      if (m.type === 'want-start') {
+        // T3: every worker presents the primary's test certificate, the one a client may have
+        // accepted (over the IPC channel, not the environment, which other tools can read).
+        const c = rt.testCertificate;
+        w.send({ type: 'start', testCertificate: { ...c, validFrom: c.validFrom.toISOString(), validTill: c.validTill.toISOString() } } satisfies ToWorker);
+      }
       if (m.type === 'ready') {
         clearTimeout(t);
         mailListeners ??= m.listeners;
@@ -135,6 +148,9 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
   let replacing: Promise<void> = Promise.resolve();
   const unsubscribe = services.directory.onChange(() => {
     replacing = replacing.then(async () => {
+      // The primary's runtime applies the change first (a new main domain: a new test
+      // certificate), so the new workers start with what it will present too.
+      await rt.settled();
       for (const old of [...live]) {
         if (stopping) return;
         await fork();
@@ -148,7 +164,7 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
   const settings = (await services.directory.serverSettings()).values;
   print(`Mailward started on ${dir} with ${n} worker${n === 1 ? '' : 's'} (multi-core mode; primary pid ${process.pid}, workers ${[...live].map((w) => w.process.pid).join(', ')})`);
   print(`Main domain: ${settings.MainDomainName}; domains: ${(await services.directory.listDomains()).join(', ')}`);
-  print(`Test certificate (WebAdmin, WebUser, PWD; each worker makes its own): CN=${rt.testCertificate.mainDomain}, issued by Mailward test, valid until ${rt.testCertificate.validTill.toISOString()}`);
+  print(`Test certificate (every listener): CN=${rt.testCertificate.mainDomain}, issued by Mailward test, valid until ${rt.testCertificate.validTill.toISOString()}`);
   for (const line of mailListeners ?? ['IMAP, POP, SMTP: no worker reported its listeners (see the log)']) print(line.replace(/^(\w+):/, '$1 (every worker):'));
   for (const line of listenerSummary(rt)) print(line);
   print(START_HINT);
@@ -173,7 +189,7 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
 /** A worker: the store without the lock (the primary holds it and is the only writer), its own
  *  runtime with the primary's lock-out counters, and the mail listeners on the sockets the
  *  primary shares. */
-async function runWorker(dir: string): Promise<void> {
+async function runWorker(dir: string, started: Promise<TestCertificate | undefined>): Promise<void> {
   const send = (m: ToPrimary): void => { process.send?.(m); };
   // Ctrl-C reaches the whole process group: the primary decides when workers stop.
   process.on('SIGINT', () => {});
@@ -183,8 +199,9 @@ async function runWorker(dir: string): Promise<void> {
     const passwords = new PasswordService(directory);
     const settings = await directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
+    const testCertificate = await started;
     const lockout = new IpcLockout(processChannel());
-    const runtime = await Runtime.start(directory, passwords, { lockout });
+    const runtime = await Runtime.start(directory, passwords, { lockout, ...(testCertificate ? { testCertificate } : {}) });
     // Workers serve no admin port; the admin service only satisfies the listener wiring.
     await addProtocolListeners(runtime, { directory, admin: new AdminService(directory, passwords, runtime.engine) }, ['IMAP', 'POP', 'SMTP']);
     const stop = async (): Promise<void> => { await runtime.stop(); lockout.close(); await store.close(); process.exit(0); };
@@ -204,5 +221,28 @@ async function runWorker(dir: string): Promise<void> {
   }
 }
 
+/** Asks the primary for its start message once the listener for it is in place (a message that
+ *  arrives before a listener is lost); without an answer in time, the worker makes its own
+ *  test certificate. */
+function startMessage(): Promise<TestCertificate | undefined> {
+  return new Promise((resolveStart) => {
+    const t = setTimeout(() => { process.off('message', on); resolveStart(undefined); }, START_MESSAGE_TIMEOUT_MS);
+    const on = (m: unknown): void => {
+      const c = (m as { type?: unknown; testCertificate?: Partial<CertMessage> } | null)?.testCertificate;
+      if ((m as { type?: unknown } | null)?.type !== 'start' || !c) return;
+      clearTimeout(t);
+      process.off('message', on);
+      const ok = typeof c.mainDomain === 'string' && typeof c.keyPem === 'string' && typeof c.certPem === 'string' && typeof c.chainPem === 'string';
+      const from = new Date(String(c.validFrom));
+      const till = new Date(String(c.validTill));
+      resolveStart(ok && Number.isFinite(from.getTime()) && Number.isFinite(till.getTime())
+        ? { mainDomain: c.mainDomain as string, keyPem: c.keyPem as string, certPem: c.certPem as string, chainPem: c.chainPem as string, validFrom: from, validTill: till }
+        : undefined);
+    };
+    process.on('message', on);
+    process.send?.({ type: 'want-start' } satisfies ToPrimary);
+  });
+}
+
 const workerDir = process.env[WORKER_ENV];
-if (cluster.isWorker && workerDir) void runWorker(workerDir);
+if (cluster.isWorker && workerDir) void runWorker(workerDir, startMessage());

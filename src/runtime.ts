@@ -49,14 +49,18 @@ export class Runtime {
   }
 
   /**
+   * `testCertificate`: use this Test Certificate (T3) instead of making one.
    * `lockout`: where the lock-out counters (H2) live. By default this process's memory; the
    * multi-core mode gives the primary's counters to the primary and an IPC client of them to each
    * worker (src/auth/lockout-ipc.ts), so every process enforces one count.
    */
-  static async start(directory: Directory, passwords: PasswordService, opts: { lockout?: LockoutCounters } = {}): Promise<Runtime> {
+  static async start(directory: Directory, passwords: PasswordService, opts: { lockout?: LockoutCounters; testCertificate?: TestCertificate } = {}): Promise<Runtime> {
     const settings = (await directory.serverSettings()).values;
     const rt = new Runtime(directory, passwords, settings, opts.lockout ?? new InProcessLockout());
-    rt.testCertificate = await makeTestCertificate(settings.MainDomainName);
+    // T3: a given test certificate (the cluster primary's, so that every worker presents the one
+    // a client may have accepted) is used while it names the current main domain.
+    const given = opts.testCertificate;
+    rt.testCertificate = given && given.mainDomain === settings.MainDomainName ? given : await makeTestCertificate(settings.MainDomainName);
     rt.tls.setTestCertificate(rt.testCertificate);
     await rt.applyServer(settings);
     await rt.applyDomains();
