@@ -6,11 +6,11 @@
  */
 import { logger, type Logger } from '../core/log.js';
 import type { Directory } from '../directory/directory.js';
-import type { DomainSettings } from '../settings/schema.js';
+import type { DomainSettings, ServerSettings } from '../settings/schema.js';
 import type { BackendConnector, BackendRequest, BackendResult } from './connector.js';
 import { imapLogin, type StepOutcome } from './imap.js';
 import { backendUser, planLogin, type LoginPlan } from './login-plan.js';
-import { bannerToken, pointsAtListener, resolveBackend, type ListenAddress } from './loop.js';
+import { bannerToken, literalBackend, pointsAtListener, resolveBackend, type ListenAddress } from './loop.js';
 import { pop3Login } from './pop3.js';
 import { smtpPrepare } from './smtp.js';
 import { LineChannel, openConnection, type TlsOptions } from './wire.js';
@@ -41,6 +41,20 @@ export interface ConnectorOptions {
 
 const log = logger('BACKEND');
 
+/** Our listeners by the server settings object they come from: the directory hands out one
+ *  decoded object per settings revision, so a login reuses the list (and its normalised
+ *  addresses) instead of flattening the Listeners dictionary each time. */
+const listenersOf = new WeakMap<ServerSettings, ListenAddress[]>();
+
+function listenerList(s: ServerSettings): ListenAddress[] {
+  let l = listenersOf.get(s);
+  if (!l) {
+    l = Object.values(s.Listeners).flat().map((x) => ({ address: x.Address, port: x.Port }));
+    listenersOf.set(s, l);
+  }
+  return l;
+}
+
 export class DefaultBackendConnector implements BackendConnector {
   readonly #o: ConnectorOptions;
 
@@ -50,13 +64,14 @@ export class DefaultBackendConnector implements BackendConnector {
 
   async #listeners(): Promise<ListenAddress[]> {
     if (this.#o.listeners) return this.#o.listeners();
-    const s = (await this.#o.directory.serverSettings()).values;
-    return Object.values(s.Listeners).flat().map((l) => ({ address: l.Address, port: l.Port }));
+    return listenerList((await this.#o.directory.serverSettings()).values);
   }
 
   async connect(req: BackendRequest): Promise<BackendResult> {
     const domain = req.login.authzDomain ?? req.login.domain;
-    const l = log.child({ session: req.client.id, service: req.service, remote: req.client.remoteAddress, account: backendUser(req.login) });
+    // Records of one login carry its session, service, client and account: a child logger made
+    // only when a record is written (most logins write none at the usual levels).
+    const l = new LazyLogger(req);
     let settings: DomainSettings;
     try {
       settings = (await this.#o.directory.domainSettings(domain)).values;
@@ -74,13 +89,13 @@ export class DefaultBackendConnector implements BackendConnector {
       return { status: 'no-backend' };
     }
     const result = await this.#attempt(req, settings, port, l);
-    if (result.status === 'ok') l.info('backend.ready', { host: settings.BackendHost, port });
+    if (result.status === 'ok') { if (log.enabled('info')) l.info('backend.ready', { host: settings.BackendHost, port }); }
     else if (result.status === 'refused') l.problem('backend.refused', { host: settings.BackendHost, port, reason: result.reason });
     else if (result.status === 'unavailable') l.problem('backend.unavailable', { host: settings.BackendHost, port, reason: result.reason });
     return result;
   }
 
-  async #attempt(req: BackendRequest, s: DomainSettings, port: number, l: Logger): Promise<BackendResult> {
+  async #attempt(req: BackendRequest, s: DomainSettings, port: number, l: LazyLogger): Promise<BackendResult> {
     // The plan first: a configuration that cannot log in needs no connection.
     let plan: LoginPlan | undefined;
     if (!(req.service === 'SMTP' && s.BackendSMTPMode === 'xclient')) {
@@ -89,7 +104,8 @@ export class DefaultBackendConnector implements BackendConnector {
       plan = p.plan;
     }
 
-    const resolved = await resolveBackend(s.BackendHost);
+    const ip = literalBackend(s.BackendHost);
+    const resolved = ip !== null ? { ok: true as const, addresses: [ip] } : await resolveBackend(s.BackendHost);
     if (!resolved.ok) return { status: 'unavailable', reason: resolved.reason };
     let listeners: ListenAddress[];
     try {
@@ -109,23 +125,19 @@ export class DefaultBackendConnector implements BackendConnector {
     const connectTimeout = this.#o.connectTimeoutMs ?? BACKEND_CONNECT_TIMEOUT_MS;
     const c = await openConnection({ address, port, timeoutMs: connectTimeout, tls: s.BackendTLS === 'implicit' ? tls : undefined });
     if (!c.ok) return { status: 'unavailable', reason: c.reason };
-    l.low('backend.connected', { address, port, tls: s.BackendTLS });
+    if (log.enabled('low')) l.low('backend.connected', { address, port, tls: s.BackendTLS });
 
     const ch = new LineChannel(c.socket);
-    const common = {
-      client: req.client,
-      startTls: s.BackendTLS === 'starttls' ? tls : undefined,
-      deadline: Date.now() + (this.#o.loginTimeoutMs ?? BACKEND_LOGIN_TIMEOUT_MS),
-      handshakeTimeoutMs: connectTimeout,
-      token: this.#o.token ?? bannerToken(),
-    };
+    const startTls = s.BackendTLS === 'starttls' ? tls : undefined;
+    const deadline = Date.now() + (this.#o.loginTimeoutMs ?? BACKEND_LOGIN_TIMEOUT_MS);
+    const token = this.#o.token ?? bannerToken();
     let outcome: StepOutcome;
     try {
-      if (req.service === 'IMAP' && plan) outcome = await imapLogin(ch, { ...common, plan });
-      else if (req.service === 'POP' && plan) outcome = await pop3Login(ch, { ...common, plan });
+      if (req.service === 'IMAP' && plan) outcome = await imapLogin(ch, { plan, client: req.client, startTls, deadline, handshakeTimeoutMs: connectTimeout, token });
+      else if (req.service === 'POP' && plan) outcome = await pop3Login(ch, { plan, client: req.client, startTls, deadline, handshakeTimeoutMs: connectTimeout, token });
       else {
         const ourName = this.#o.hostname ? await this.#o.hostname() : (await this.#o.directory.serverSettings()).values.MainDomainName;
-        outcome = await smtpPrepare(ch, { ...common, user: backendUser(req.login), plan, mode: s.BackendSMTPMode, helo: req.helo, ourName });
+        outcome = await smtpPrepare(ch, { client: req.client, startTls, deadline, handshakeTimeoutMs: connectTimeout, token, user: backendUser(req.login), plan, mode: s.BackendSMTPMode, helo: req.helo, ourName });
       }
     } catch (e) {
       // Only a bug or a broken socket gets here: never leave the client waiting for it.
@@ -142,4 +154,19 @@ export class DefaultBackendConnector implements BackendConnector {
     if (pending.length > 0) r.pending = pending;
     return r;
   }
+}
+
+/** The login's child logger, made on first use. */
+class LazyLogger {
+  #made: Logger | undefined;
+  readonly #req: BackendRequest;
+  constructor(req: BackendRequest) { this.#req = req; }
+  get #l(): Logger {
+    const r = this.#req;
+    return (this.#made ??= log.child({ session: r.client.id, service: r.service, remote: r.client.remoteAddress, account: backendUser(r.login) }));
+  }
+  failure(event: string, fields?: Record<string, unknown>): void { this.#l.failure(event, fields); }
+  problem(event: string, fields?: Record<string, unknown>): void { this.#l.problem(event, fields); }
+  info(event: string, fields?: Record<string, unknown>): void { this.#l.info(event, fields); }
+  low(event: string, fields?: Record<string, unknown>): void { this.#l.low(event, fields); }
 }

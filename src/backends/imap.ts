@@ -80,10 +80,18 @@ async function readTagged(ch: LineChannel, tag: string, deadline: number): Promi
   }
 }
 
-/** Capabilities from a `[CAPABILITY ...]` response code, or null. */
+/** The last list parsed: a backend sends the same capability text with every login. */
+let lastCapText = '';
+let lastCaps: readonly string[] = [];
+
+/** Capabilities from a `[CAPABILITY ...]` response code, or null. The list may be shared with
+ *  other logins: callers never modify it. */
 export function capabilityCode(text: string): string[] | null {
   const m = /^\[CAPABILITY ([^\]]*)\]/i.exec(text);
-  return m ? (m[1] ?? '').split(' ').filter((x) => x !== '') : null;
+  if (!m) return null;
+  const t = m[1] ?? '';
+  if (t !== lastCapText) { lastCaps = Object.freeze(t.split(' ').filter((x) => x !== '')); lastCapText = t; }
+  return lastCaps as string[];
 }
 
 function untaggedCapability(lines: string[]): string[] | null {

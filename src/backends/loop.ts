@@ -74,10 +74,17 @@ export function greetingIsOurs(greeting: string, token = bannerToken()): boolean
 
 export type Resolution = { ok: true; addresses: string[] } | { ok: false; reason: string };
 
+/** The configured host when it is an IP literal (bare, or an IPv6 one in brackets): no DNS. */
+export function literalBackend(host: string): string | null {
+  const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(literal) ? literal : null;
+}
+
 /** Resolves the configured host (an IP literal is used as it is), within the DNS time-out. */
 export async function resolveBackend(host: string, timeoutMs = BACKEND_DNS_TIMEOUT_MS): Promise<Resolution> {
-  const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(literal)) return { ok: true, addresses: [literal] };
+  const ip = literalBackend(host);
+  if (ip !== null) return { ok: true, addresses: [ip] };
+  const literal = host;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Resolution>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: `dns: time-out resolving ${host}` }), timeoutMs);

@@ -6,7 +6,7 @@
  */
 import type { AuthMode, ConnectionFacts } from '../../auth/engine.js';
 import type { Logger } from '../../core/log.js';
-import type { BackendResult, BackendService } from '../../backends/connector.js';
+import type { BackendRequest, BackendResult, BackendService } from '../../backends/connector.js';
 import type { AuthOutcome, CredentialPort, SaslContext } from '../../sasl/mechanism.js';
 import type { PreLoginOffer } from './advertise.js';
 import type { ProtocolDeps } from './deps.js';
@@ -149,21 +149,24 @@ export async function backendLogin(input: BackendStepInput): Promise<BackendStep
 async function backendStep(input: BackendStepInput): Promise<BackendStep> {
   const { deps, info, ok, log } = input;
   const password = input.capture.password;
-  let timer: NodeJS.Timeout | undefined;
+  const req: BackendRequest = { service: input.service, login: ok, client: info };
+  if (password) req.password = password;
   let timedOut = false;
-  const connect = deps.backends.connect({ service: input.service, login: ok, ...(password ? { password } : {}), client: info });
-  const guard = new Promise<BackendResult>((resolve) => {
-    timer = setTimeout(() => { timedOut = true; resolve({ status: 'unavailable', reason: 'backend login timed out' }); }, BACKEND_LOGIN_TIMEOUT_MS);
-  });
-  let result: BackendResult;
+  let connect: Promise<BackendResult>;
   try {
-    result = await Promise.race([connect, guard]);
+    connect = deps.backends.connect(req);
   } catch (e) {
-    log.failure('backend.error', { error: e, account: accountLabel(ok) });
-    result = { status: 'unavailable', reason: 'connector error' };
-  } finally {
-    clearTimeout(timer);
+    connect = Promise.reject(e);
   }
+  // One promise settled by whichever comes first, the connector or the safety timer.
+  const result = await new Promise<BackendResult>((resolve) => {
+    const timer = setTimeout(() => { timedOut = true; resolve({ status: 'unavailable', reason: 'backend login timed out' }); }, BACKEND_LOGIN_TIMEOUT_MS);
+    connect.then((r) => { clearTimeout(timer); resolve(r); }, (e: unknown) => {
+      clearTimeout(timer);
+      log.failure('backend.error', { error: e, account: accountLabel(ok) });
+      resolve({ status: 'unavailable', reason: 'connector error' });
+    });
+  });
   if (timedOut) {
     // A late success must not leak a logged-in backend socket.
     connect.then((late) => { if (late.status === 'ok') late.socket.destroy(); }, () => undefined);

@@ -25,9 +25,19 @@ import { line, loginReply } from './replies.js';
 import type { ImapState } from './state.js';
 import { feedLine, feedLiteral, type AssembleResult } from './syntax.js';
 
+/** The last list filtered, by identity: the connector hands out the same list for the same
+ *  backend capability text, so most logins filter nothing. */
+let lastCapsIn: readonly string[] | undefined;
+let lastCapsOut: string[] = [];
+
 /** Backend capabilities go inside `[CAPABILITY ...]`: only atoms, and never `]`. */
 function safeCapabilities(caps: readonly string[] | undefined): string[] {
-  return (caps ?? []).filter((c) => /^[\x21-\x5c\x5e-\x7e]{1,200}$/.test(c)).slice(0, 256);
+  if (caps === undefined) return [];
+  if (caps !== lastCapsIn || !Object.isFrozen(caps)) {
+    lastCapsOut = caps.filter((c) => /^[\x21-\x5c\x5e-\x7e]{1,200}$/.test(c)).slice(0, 256);
+    lastCapsIn = caps;
+  }
+  return lastCapsOut;
 }
 
 export class ImapSession implements ProtocolSession, ImapContext {
