@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openssl, requireTool, tempDir } from '../../tls/test/tools.js';
-import { serverEndPoint } from './tls-info.js';
+import type { AddressInfo } from 'node:net';
+import { connect, createServer, type TLSSocket } from 'node:tls';
+import { makeTestCertificate } from '../../tls/test-certificate.js';
+import { channelBindings, serverEndPoint, TLS_EXPORTER_LABEL, TLS_EXPORTER_LENGTH } from './tls-info.js';
 
 /** Makes a self-signed certificate with OpenSSL and returns its DER. */
 async function cert(dir: ReturnType<typeof tempDir>, name: string, args: string[]): Promise<Buffer> {
@@ -34,4 +37,34 @@ test('A8 plumbing, RFC 5929 §4.1: tls-server-end-point hashes with the signatur
   assert.equal(serverEndPoint(ed), null, 'no single hash: undefined, not offered');
   assert.equal(serverEndPoint(Buffer.from('not a certificate')), null);
   assert.deepEqual(serverEndPoint(sha384), sha('sha384', sha384), 'cached answer is the same');
+});
+
+test('A2/A8: channel bindings are read from OpenSSL only when a SCRAM-PLUS exchange asks, once, and equal the peer\'s', async (t) => {
+  const cert = await makeTestCertificate('cb.test');
+  const der = new X509Certificate(cert.certPem).raw;
+  const accepted = new Promise<TLSSocket>((resolve) => {
+    const server = createServer({ key: cert.keyPem, cert: cert.certPem }, (s) => { resolve(s); });
+    t.after(() => server.close());
+    server.listen(0, '127.0.0.1', () => {
+      const c = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+      c.on('error', () => undefined);
+      t.after(() => c.destroy());
+      c.once('secureConnect', () => { client = c; });
+    });
+  });
+  let client: TLSSocket | undefined;
+  const s = await accepted;
+  await new Promise((r) => setImmediate(r));
+  let exports = 0;
+  const real = s.exportKeyingMaterial.bind(s);
+  s.exportKeyingMaterial = (...a: Parameters<TLSSocket['exportKeyingMaterial']>) => { exports++; return real(...a); };
+  const cb = channelBindings(s, der);
+  assert.deepEqual(Object.keys(cb).sort(), ['tls-exporter', 'tls-server-end-point'], 'what is offered is known without computing it');
+  assert.equal(exports, 0, 'nothing exported before an exchange asks');
+  const first = cb['tls-exporter'];
+  assert.equal(cb['tls-exporter'], first, 'computed once');
+  assert.equal(exports, 1);
+  assert.ok(client);
+  assert.deepEqual(first, client.exportKeyingMaterial(TLS_EXPORTER_LENGTH, TLS_EXPORTER_LABEL, Buffer.alloc(0)), 'the client derives the same value');
+  assert.deepEqual(cb['tls-server-end-point'], sha('sha256', der), 'from the certificate the resolver handed over');
 });
