@@ -21,7 +21,7 @@ import { DOMAINS, prepareMailward, startMailward, updateMailwardServer } from '.
 import { fullHandshakeOp, LOGIN_LABELS, loginOp, resumedHandshakeOp, rotation, type LoginKind } from './lib/ops.js';
 import { pinTree } from './lib/proc.js';
 import { startTlsFloor } from './lib/tls-floor.js';
-import { LATENCY_VARIANTS, renderReport, Results, type Scale } from './lib/report.js';
+import { LATENCY_VARIANTS, renderReport, Results, SCALING_ROWS, type Scale } from './lib/report.js';
 import {
   deliver, GENERATOR_CPU, makeCert, pin, ROOT, SERVER_CPU, startDovecot, startNginx, startSServer, startStubBackend, stopNginx, type Proc,
 } from './lib/servers.js';
@@ -231,14 +231,14 @@ export async function runBench(opts: RunOptions): Promise<Results> {
     }
     if (opts.sections.includes('scaling')) {
       // Multi-core: the same login through `mailward start --workers N` (bench/mailward-cluster.ts):
-      // 1 is the ordinary single process, 2 the multi-core mode, whose workers ask the primary
-      // for the shared lock-out counters (H2) at each login. Two workers need both CPUs, so here
+      // 1 is the ordinary single process, 2 the multi-core mode, whose workers share the lock-out
+      // counters (H2) through the primary. Two workers need both CPUs, so here
       // the generator shares them (its load is reported).
       await mailward.stop();
       procs.splice(procs.indexOf(mailward), 1);
       const op = loginOp('plain', { host: H, port: mw.ports.imap }, rotation(noneUsers), noBackend);
       for (let round = 1; round <= scale.rounds; round++) {
-        for (const [label, workers, cpus] of [['1 worker (CPU 1)', 1, SERVER_CPU], ['2 workers (CPUs 0-1)', 2, '0,1']] as const) {
+        for (const [label, workers, cpus] of [[SCALING_ROWS[0] as string, 1, SERVER_CPU], [SCALING_ROWS[1] as string, 2, '0,1']] as const) {
           const p = await startMailward(mw, { workers, cpus });
           try {
             if (workers === 2) pinTree(process.pid, '0,1');

@@ -79,7 +79,7 @@ export const LATENCY_VARIANTS: readonly { label: string; delay?: string }[] = [
 export const RELAY_ROWS = ['plain', 'TLS to the client'];
 export const RELAY_COLS = ['Dovecot direct', 'nginx', 'nginx, 64 KiB buffers', 'Mailward'];
 export const MEMORY_ROWS = ['plain', 'TLS'];
-export const SCALING_ROWS = ['1 worker (CPU 1)', '2 workers (CPUs 0-1)'];
+export const SCALING_ROWS = ['mailward start, one process (CPU 1)', 'mailward start --workers 2 (CPUs 0-1)'];
 
 export interface Goal { goal: string; measured: string; ratio: number; target: string; met: boolean | null }
 
@@ -205,7 +205,7 @@ export async function renderReport(r: Results, o: { svgName?: string } = {}): Pr
     ['attack rate (attempts/s)', ...LATENCY_VARIANTS.map((v) => g('latency', v.label, 'rate', 'rate', 0))],
   ]), '');
   md.push('## Multi-core mode: login rate from 1 to 2 cores', '');
-  md.push('Mailward\'s cluster mode (src/cluster.ts), AUTHENTICATE PLAIN auth-only. With two workers the generator has no core of its own: it shares both with the server, so the 2-core rate is a lower bound (see its load).', '');
+  md.push('`mailward start` as one process, then with `--workers 2` (the multi-core mode: a primary and two workers sharing the listening sockets and the lock-out counters), AUTHENTICATE PLAIN auth-only. With two workers the generator has no core of its own: it shares both with the server, so the 2-core rate is a lower bound (see its load).', '');
   md.push(table(['', 'logins/s', 'µs/op'], SCALING_ROWS.map((row) => [row, g('scaling', row, 'x', 'rate', 0), g('scaling', row, 'x', 'us')])), '');
   md.push(`Generator load: ${gen('scaling')}.`, '');
   if (r.failures.length) md.push('## Failed measurements', '', ...r.failures.map((f) => `- ${f}`), '');
