@@ -80,9 +80,10 @@ async function readTagged(ch: LineChannel, tag: string, deadline: number): Promi
   }
 }
 
-/** The last list parsed: a backend sends the same capability text with every login. */
-let lastCapText = '';
-let lastCaps: readonly string[] = [];
+/** Lists parsed, by their text: a backend sends the same two capability texts (before and after
+ *  login) with every login. Bounded: a backend that varies its text only refills it. */
+const capsByText = new Map<string, readonly string[]>();
+const CAPS_CACHE_ENTRIES = 16;
 
 /** Capabilities from a `[CAPABILITY ...]` response code, or null. The list may be shared with
  *  other logins: callers never modify it. */
@@ -90,8 +91,13 @@ export function capabilityCode(text: string): string[] | null {
   const m = /^\[CAPABILITY ([^\]]*)\]/i.exec(text);
   if (!m) return null;
   const t = m[1] ?? '';
-  if (t !== lastCapText) { lastCaps = Object.freeze(t.split(' ').filter((x) => x !== '')); lastCapText = t; }
-  return lastCaps as string[];
+  let caps = capsByText.get(t);
+  if (caps === undefined) {
+    caps = Object.freeze(t.split(' ').filter((x) => x !== ''));
+    if (capsByText.size >= CAPS_CACHE_ENTRIES) capsByText.clear();
+    capsByText.set(t, caps);
+  }
+  return caps as string[];
 }
 
 function untaggedCapability(lines: string[]): string[] | null {

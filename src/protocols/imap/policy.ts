@@ -6,7 +6,7 @@
  * accepted cannot drift apart.
  */
 import type { ServerSettings } from '../../settings/schema.js';
-import { connectionOffer, type PreLoginOffer } from '../common/advertise.js';
+import { connectionOffer, PolicyCache, type PreLoginOffer } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
 
 export interface ImapPolicy extends PreLoginOffer {
@@ -14,7 +14,14 @@ export interface ImapPolicy extends PreLoginOffer {
   capabilities: string[];
 }
 
+const cache = new PolicyCache<ImapPolicy>((info, settings) => makeImapPolicy(info, settings));
+
+/** The policy for this connection now (shared and frozen: see PolicyCache). */
 export function imapPolicy(info: ConnectionInfo, settings: ServerSettings): ImapPolicy {
+  return cache.get(info, settings);
+}
+
+function makeImapPolicy(info: ConnectionInfo, settings: ServerSettings): ImapPolicy {
   const offer = connectionOffer(info, settings);
   const { mechanisms, clearText, startTls } = offer;
   // IMAP4rev1 only: the pre-login part of IMAP4rev2 is the same, but advertising rev2 here would

@@ -25,19 +25,19 @@ import { line, loginReply } from './replies.js';
 import type { ImapState } from './state.js';
 import { feedLine, feedLiteral, type AssembleResult } from './syntax.js';
 
-/** The last list filtered, by identity: the connector hands out the same list for the same
- *  backend capability text, so most logins filter nothing. */
-let lastCapsIn: readonly string[] | undefined;
-let lastCapsOut: string[] = [];
+/** Lists filtered, by the identity of a frozen input: the connector hands out one frozen list
+ *  per backend capability text, so most logins filter nothing. */
+const safeCapsOf = new WeakMap<readonly string[], string[]>();
 
 /** Backend capabilities go inside `[CAPABILITY ...]`: only atoms, and never `]`. */
 function safeCapabilities(caps: readonly string[] | undefined): string[] {
   if (caps === undefined) return [];
-  if (caps !== lastCapsIn || !Object.isFrozen(caps)) {
-    lastCapsOut = caps.filter((c) => /^[\x21-\x5c\x5e-\x7e]{1,200}$/.test(c)).slice(0, 256);
-    lastCapsIn = caps;
+  let out = safeCapsOf.get(caps);
+  if (out === undefined) {
+    out = caps.filter((c) => /^[\x21-\x5c\x5e-\x7e]{1,200}$/.test(c)).slice(0, 256);
+    if (Object.isFrozen(caps)) safeCapsOf.set(caps, out);
   }
-  return lastCapsOut;
+  return out;
 }
 
 export class ImapSession implements ProtocolSession, ImapContext {

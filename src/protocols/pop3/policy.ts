@@ -5,7 +5,7 @@
  */
 import { mayOfferApop } from '../../sasl/advertise.js';
 import type { ServerSettings } from '../../settings/schema.js';
-import { connectionOffer, type PreLoginOffer } from '../common/advertise.js';
+import { connectionOffer, PolicyCache, type PreLoginOffer } from '../common/advertise.js';
 import type { ConnectionInfo } from '../common/session.js';
 
 export interface Pop3Policy extends PreLoginOffer {
@@ -15,7 +15,14 @@ export interface Pop3Policy extends PreLoginOffer {
   capabilities: string[];
 }
 
+const cache = new PolicyCache<Pop3Policy>(makePop3Policy);
+
+/** The policy for this connection now (shared and frozen: see PolicyCache). */
 export function pop3Policy(info: ConnectionInfo, settings: ServerSettings, greetingHadTimestamp: boolean): Pop3Policy {
+  return cache.get(info, settings, greetingHadTimestamp);
+}
+
+function makePop3Policy(info: ConnectionInfo, settings: ServerSettings, greetingHadTimestamp: boolean): Pop3Policy {
   const offer = connectionOffer(info, settings);
   const { mechanisms, clearText, startTls } = offer;
   const capabilities: string[] = [];
