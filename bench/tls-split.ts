@@ -12,6 +12,7 @@ import { DOMAINS, prepareMailward, startMailward } from './lib/mailward.js';
 import { fullHandshakeOp, resumedHandshakeOp } from './lib/ops.js';
 import { CLOCK_TICKS, pinTree } from './lib/proc.js';
 import { probe, runFor } from './lib/load.js';
+import { percentile } from './lib/stats.js';
 import { GENERATOR_CPU, makeCert, startStubBackend, type CertPair } from './lib/servers.js';
 import { startTlsFloor } from './lib/tls-floor.js';
 
@@ -32,7 +33,7 @@ async function threads(pid: number): Promise<Map<string, ThreadTimes>> {
 
 async function measure(name: string, pid: number, op: () => Promise<void>, secs: number): Promise<string> {
   const t0 = await threads(pid);
-  const r = await runFor(op, { concurrency: 16, durationMs: secs * 1000, warmupMs: 500, server: probe([pid]) });
+  const r = await runFor(op, { concurrency: 16, durationMs: secs * 1000, warmupMs: 500, server: probe([pid]), keepLatencies: true });
   const t1 = await threads(pid);
   const ops = r.ops;
   const per = (s: number): string => `${Math.round((s * 1e6) / ops)}`;
@@ -47,7 +48,9 @@ async function measure(name: string, pid: number, op: () => Promise<void>, secs:
   }
   const rows = [...groups].filter(([, g]) => g.user + g.sys > 0).sort((x, y) => (y[1].user + y[1].sys) - (x[1].user + x[1].sys))
     .map(([k, g]) => `    ${k.padEnd(16)} user ${per(g.user).padStart(5)}  sys ${per(g.sys).padStart(5)} µs/op`);
-  return [`${name}: ${Math.round(r.usPerOp)} µs/op at ${Math.round(r.rate)}/s`, ...rows].join('\n');
+  const lat = r.latencies ?? [];
+  const ms = (q: number): string => percentile(lat, q).toFixed(1);
+  return [`${name}: ${Math.round(r.usPerOp)} µs/op at ${Math.round(r.rate)}/s (client latency p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${ms(100)} ms)`, ...rows].join('\n');
 }
 
 async function main(): Promise<void> {
