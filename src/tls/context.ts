@@ -532,8 +532,9 @@ type PeekResult = { status: 'ok'; info: ReturnType<typeof readClientHello> } | {
  *  TLSSocket feeds a socket's buffered bytes to OpenSSL before reading more. */
 function peekClientHello(socket: Socket, timeoutMs: number): Promise<PeekResult> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
+    // Almost every ClientHello arrives in one read: that chunk is read and put back as it is,
+    // without copies; a hello split over reads is joined.
+    let data: Buffer | undefined;
     const done = (r: PeekResult): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -541,14 +542,13 @@ function peekClientHello(socket: Socket, timeoutMs: number): Promise<PeekResult>
       socket.off('end', onClose);
       socket.off('error', onClose);
       socket.pause();
-      if (length > 0) socket.unshift(Buffer.concat(chunks, length));
+      if (data !== undefined && data.length > 0) socket.unshift(data);
       resolve(r);
     };
     const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      length += chunk.length;
-      const info = readClientHello(Buffer.concat(chunks, length));
-      if (info.status !== 'incomplete' || length >= CLIENT_HELLO_MAX_BYTES) done({ status: 'ok', info });
+      data = data === undefined ? chunk : Buffer.concat([data, chunk]);
+      const info = readClientHello(data);
+      if (info.status !== 'incomplete' || data.length >= CLIENT_HELLO_MAX_BYTES) done({ status: 'ok', info });
     };
     const onClose = (): void => done({ status: 'closed' });
     const timer = setTimeout(() => done({ status: 'timeout' }), timeoutMs);
