@@ -141,6 +141,26 @@ test('B1 login commands: pipelined in one write when no continuation is needed, 
   assert.deepEqual(w, []);
 });
 
+test('B1 backend reads: one deadline for a login times every read, a later read past it fails at once, a new deadline re-arms', async () => {
+  const d = new Duplex({ read() { /* fed below */ }, write(_c, _e, cb) { cb(); } });
+  const ch = new LineChannel(d as unknown as Socket);
+  try {
+    const deadline = Date.now() + 100;
+    setTimeout(() => d.push('first line\r\n'), 20);
+    assert.deepEqual(await ch.readLine(deadline), { ok: true, line: 'first line' }, 'data before the deadline');
+    const t0 = Date.now();
+    assert.deepEqual(await ch.readLine(deadline), { ok: false, reason: 'time-out' }, 'the same deadline, a silent backend');
+    assert.ok(Date.now() - t0 < 1000);
+    const t1 = Date.now();
+    assert.deepEqual(await ch.readLine(deadline), { ok: false, reason: 'time-out' }, 'past the deadline: at once');
+    assert.ok(Date.now() - t1 < 50);
+    setTimeout(() => d.push('later\r\n'), 20);
+    assert.deepEqual(await ch.readLine(Date.now() + 1000), { ok: true, line: 'later' }, 'a new deadline is armed again');
+  } finally {
+    ch.destroy();
+  }
+});
+
 test('B1 SMTP replies and XCLIENT preparation: malformed-input table', async () => {
   const replies: Array<[string, boolean, string]> = [
     ['250 ok\r\n', true, 'single line'],
