@@ -16,9 +16,6 @@ export const SOURCE_ADDRESSES = 200;
 /** How long any single read may wait: a stalled server fails the operation, never the run. */
 export const OP_TIMEOUT_MS = 10_000;
 
-/** After a resumed handshake, how long to wait for a fresh ticket: servers that send one do so
- *  right after the handshake (well under a millisecond on loopback). */
-export const RESUMED_TICKET_WAIT_MS = 20;
 
 let nextSource = 0;
 export function sourceAddress(): string {
@@ -222,10 +219,12 @@ export function tlsHandshake(t: { host: string; port: number; servername?: strin
     s.once('error', (e) => finish(e));
     s.once('secureConnect', () => {
       reused = s.isSessionReused();
-      if (!t.wantTicket) finish();
-      // A server may let a resumed session go on with the ticket it presented (Node issues no
-      // new ticket on resumption): do not wait for one that is not coming.
-      else if (reused) setTimeout(() => finish(), RESUMED_TICKET_WAIT_MS);
+      // A resumed connection leaves at the end of its handshake, as a full one does, so every
+      // server does the same work for it whether or not it sends a fresh ticket (Node sends none
+      // on resumption, nginx and s_server do): waiting for one would keep the connection open
+      // long enough for an IMAP server to greet, which only the servers without tickets paid.
+      // Only the first, full handshake waits for the ticket the next ones present.
+      if (!t.wantTicket || reused) finish();
     });
   });
 }

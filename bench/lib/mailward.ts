@@ -78,7 +78,9 @@ export async function updateMailwardServer(m: MailwardSetup, change: Record<stri
 /** Starts the server process: `workers` undefined = the ordinary single process
  *  (`mailward start`); a number = the multi-core mode with that many workers. */
 export async function startMailward(m: MailwardSetup, opts: { workers?: number; cpus?: string; env?: NodeJS.ProcessEnv; nodeFlags?: string[] } = {}): Promise<Proc> {
-  const node = [process.execPath, ...(opts.nodeFlags ?? [])];
+  // MW_BENCH_NODE_FLAGS: V8/Node flags for Mailward's process, for experiments (e.g. GC sizes).
+  const extra = (process.env.MW_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const node = [process.execPath, ...extra, ...(opts.nodeFlags ?? [])];
   const argv = opts.workers === undefined
     ? [...node, join(ROOT, 'bin/mailward.js'), 'start', '--data', m.dataDir]
     : [...node, join(ROOT, 'dist/bench/mailward-cluster.js'), m.dataDir, String(opts.workers)];

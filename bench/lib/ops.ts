@@ -41,9 +41,10 @@ export function fullHandshakeOp(host: string, port: number, servername: string |
   return async () => { await tlsHandshake({ host, port, servername, wantTicket: false }); };
 }
 
-/** Resumed TLS 1.3 handshakes: each connection presents the ticket the previous one received
- *  (as a client reconnecting does), or the one it presented when the server sent no new one;
- *  a handshake that was not resumed is an error. */
+/** Resumed TLS 1.3 handshakes: each connection presents a ticket from an earlier connection (the
+ *  first, full handshake's; a resumed connection leaves at the end of its handshake and keeps
+ *  presenting it, stateless tickets being valid until they expire); a handshake that was not
+ *  resumed is an error. */
 export function resumedHandshakeOp(host: string, port: number, servername: string | undefined): () => Promise<void> {
   const pool: Buffer[] = [];
   return async () => {

@@ -183,7 +183,7 @@ export async function renderReport(r: Results, o: { svgName?: string } = {}): Pr
   md.push(table(['operation', ...LOGIN_COLS], LOGIN_ROWS.map((row) => [row, ...LOGIN_COLS.map((c) => g('login', row, c, 'rate', 0))])), '');
   md.push(`Generator load (highest, share of its core): ${gen('login')}.`, '');
   md.push('## TLS handshakes: server CPU per handshake (µs)', '');
-  md.push('TLS 1.3, X25519, the client\'s default cipher order; a connection is closed once its handshake is done. Resumed: each connection presents the ticket the previous one received. IMAP servers on their implicit-TLS port (their greeting is not read). *Node tls.Server* is the floor for Mailward: a bare `tls.createServer` of the same Node with its defaults and the same certificate, greeting once the handshake is done (bench/tls-floor.ts).', '');
+  md.push('TLS 1.3, X25519, the client\'s default cipher order; a connection is closed once its handshake is done. Resumed: each connection presents a ticket an earlier one received, and leaves at the end of its handshake too (whether the server sends a fresh ticket or not). IMAP servers on their implicit-TLS port (their greeting is not read). *Node tls.Server* is the floor for Mailward: a bare `tls.createServer` of the same Node with its defaults and the same certificate, greeting once the handshake is done (bench/tls-floor.ts).', '');
   md.push(table(['handshake', ...TLS_COLS], TLS_ROWS.map((row) => [row, ...TLS_COLS.map((c) => g('tls', row, c, 'us'))])), '');
   md.push('Rates (handshakes/s):', '');
   md.push(table(['handshake', ...TLS_COLS], TLS_ROWS.map((row) => [row, ...TLS_COLS.map((c) => g('tls', row, c, 'rate', 0))])), '');

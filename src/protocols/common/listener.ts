@@ -711,7 +711,8 @@ class Connection {
     // Commands the client pipelined after its login are the backend's to answer.
     const pipelined = this.#reader.takeRemaining();
     if (pipelined.length > 0) backend.write(pipelined);
-    this.#log.info('relay.start', { account: e.account, backend: `${backend.remoteAddress ?? '?'}:${backend.remotePort ?? '?'}` });
+    // remoteAddress is a getpeername system call: made only when the record is written.
+    if (this.#log.enabled('info')) this.#log.info('relay.start', { account: e.account, backend: `${backend.remoteAddress ?? '?'}:${backend.remotePort ?? '?'}` });
     backend.once('close', () => this.#relayClosed('backend'));
     client.on('error', () => { backend.destroy(); client.destroy(); });
     backend.on('error', () => { client.destroy(); backend.destroy(); });
