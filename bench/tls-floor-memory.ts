@@ -8,39 +8,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Conn, type Target } from './lib/client.js';
+import type { Target } from './lib/client.js';
+import { idleMemoryWith } from './lib/idle.js';
 import { DOMAINS } from './lib/mailward.js';
-import { pinTree, treePssBytes } from './lib/proc.js';
+import { pinTree } from './lib/proc.js';
 import { GENERATOR_CPU, makeCert, SERVER_CPU, startProc, waitForTcp } from './lib/servers.js';
 import { startTlsFloor } from './lib/tls-floor.js';
 import { freePort } from '../src/backends/test/dovecot.js';
 
-const SETTLE_MS = 1500;
-const OPEN_CONCURRENCY = 64;
-
+/** Bytes per idle connection: the memory section's measurement, with only the greeting read. */
 async function perConnection(target: Target, pid: number, n: number): Promise<number> {
-  const conns: Conn[] = [];
-  const open = async (count: number): Promise<void> => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < count) {
-        next++;
-        const c = await Conn.open(target);
-        conns.push(c);
-        await c.line();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, count) }, worker));
-  };
-  await open(200);
-  for (const c of conns.splice(0)) c.close();
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const before = treePssBytes([pid]);
-  await open(n);
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const after = treePssBytes([pid]);
-  for (const c of conns) c.close();
-  return (after - before) / n;
+  return (await idleMemoryWith(target, async (c) => { await c.line(); }, n, [pid])).bytesPerConn;
 }
 
 async function main(): Promise<void> {

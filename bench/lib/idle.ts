@@ -15,6 +15,12 @@ export const WARMUP_CONNECTIONS = 200;
 /** Expects a server process that has not served this test before (the caller starts a fresh
  *  one): memory a previous run left in the allocator would hide the cost of new connections. */
 export async function idleMemory(target: Target, account: () => Account, n: number, roots: readonly number[], settleMs = SETTLE_MS): Promise<{ bytesPerConn: number; before: number; after: number }> {
+  return idleMemoryWith(target, async (c) => { await imapGreeting(c); await imapLogin(c, account()); }, n, roots, settleMs);
+}
+
+/** The same with any set-up per connection (e.g. only reading a greeting, for the bare servers
+ *  of bench/tls-floor-memory.ts). */
+export async function idleMemoryWith(target: Target, setup: (c: Conn) => Promise<void>, n: number, roots: readonly number[], settleMs = SETTLE_MS): Promise<{ bytesPerConn: number; before: number; after: number }> {
   const conns: Conn[] = [];
   const open = async (count: number): Promise<void> => {
     let next = 0;
@@ -23,8 +29,7 @@ export async function idleMemory(target: Target, account: () => Account, n: numb
         next++;
         const c = await Conn.open(target);
         conns.push(c);
-        await imapGreeting(c);
-        await imapLogin(c, account());
+        await setup(c);
       }
     };
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, count) }, worker));
