@@ -19,10 +19,12 @@
  *   cache. So when the primary's directory changes, the workers are replaced one at a time: a
  *   new worker starts (reading the new settings), then the old one stops accepting and exits
  *   once its connections, relayed sessions included, have ended.
- * - Per worker (docs/operations.md says so to admins): TLS session tickets and session IDs (T2)
- *   resume only on the worker that issued them (a resumption landing elsewhere becomes a full
- *   handshake); per-address connection counts and the H1 timing samples. The Test Certificate
- *   (T3) is the primary's, sent to each worker at its start.
+ * - TLS session tickets (T2) resume on every worker: the primary makes and rotates the ticket
+ *   keys and sends them (over the IPC channel only) to each worker at its start and at every
+ *   rotation. The Test Certificate (T3) is the primary's, sent the same way.
+ * - Per worker (docs/operations.md says so to admins): TLS 1.2 session IDs (a server-side store;
+ *   a resumption by ID landing on another worker becomes a full handshake), per-address
+ *   connection counts and the H1 timing samples.
  * - A worker that dies is replaced after WORKER_RESTART_DELAY_MS.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -37,6 +39,7 @@ import { Directory } from './directory/directory.js';
 import { START_HINT, addProtocolListeners, addWebListeners, listenerSummary, openForStart } from './main.js';
 import { Runtime } from './runtime.js';
 import type { TestCertificate } from './tls/test-certificate.js';
+import { TICKET_KEYS_LENGTH, type SharedTicketKeys } from './tls/sessions.js';
 import { openFileStore } from './settings/backends/files/index.js';
 
 const log = logger('SYSTEM');
@@ -63,7 +66,30 @@ export function autoWorkers(): number {
 type ToPrimary = { type: 'want-start' } | { type: 'ready'; listeners: string[] } | { type: 'failed'; message: string };
 /** The test certificate as it crosses the IPC channel (JSON: dates as text). */
 interface CertMessage { mainDomain: string; keyPem: string; certPem: string; chainPem: string; validFrom: string; validTill: string }
-type ToWorker = { type: 'retire' } | { type: 'start'; testCertificate: CertMessage };
+/** Ticket keys as they cross the IPC channel (base64; secret, never logged). */
+interface KeysMessage { current: { keys: string; createdAt: number }; previous?: { keys: string; createdAt: number } }
+type ToWorker = { type: 'retire' } | { type: 'start'; testCertificate: CertMessage; ticketKeys: KeysMessage } | { type: 'ticket-keys'; ticketKeys: KeysMessage };
+
+function keysMessage(k: SharedTicketKeys): KeysMessage {
+  const one = (x: { keys: Buffer; createdAt: number }) => ({ keys: x.keys.toString('base64'), createdAt: x.createdAt });
+  return { current: one(k.current), ...(k.previous ? { previous: one(k.previous) } : {}) };
+}
+
+/** The keys from a message, or null when it is not a well-formed keys message. */
+function parseKeysMessage(m: unknown): SharedTicketKeys | null {
+  const one = (x: unknown): { keys: Buffer; createdAt: number } | null => {
+    const o = x as { keys?: unknown; createdAt?: unknown } | null;
+    if (typeof o?.keys !== 'string' || typeof o.createdAt !== 'number' || !Number.isFinite(o.createdAt)) return null;
+    const keys = Buffer.from(o.keys, 'base64');
+    return keys.length === TICKET_KEYS_LENGTH ? { keys, createdAt: o.createdAt } : null;
+  };
+  const k = m as { current?: unknown; previous?: unknown } | null;
+  const current = one(k?.current);
+  if (!current) return null;
+  if (k?.previous === undefined) return { current };
+  const previous = one(k.previous);
+  return previous ? { current, previous } : null;
+}
 
 /** How long a worker waits for the primary's start message before making its own test
  *  certificate: the primary sends it right after the fork, so this only matters if it is lost. */
@@ -121,8 +147,9 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
       if (m.type === 'want-start') {
         // T3: every worker presents the primary's test certificate, the one a client may have
         // accepted (over the IPC channel, not the environment, which other tools can read).
+        // T2: and the primary's ticket keys, so that a ticket resumes on every worker.
         const c = rt.testCertificate;
-        w.send({ type: 'start', testCertificate: { ...c, validFrom: c.validFrom.toISOString(), validTill: c.validTill.toISOString() } } satisfies ToWorker);
+        w.send({ type: 'start', testCertificate: { ...c, validFrom: c.validFrom.toISOString(), validTill: c.validTill.toISOString() }, ticketKeys: keysMessage(rt.sessions.exportTicketKeys()) } satisfies ToWorker);
       }
       if (m.type === 'ready') {
         clearTimeout(t);
@@ -142,6 +169,13 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
       log.failure('cluster.worker.died', { pid: w.process.pid, code, signal });
       setTimeout(() => { if (!stopping) void fork(); }, WORKER_RESTART_DELAY_MS).unref();
     });
+  });
+
+  // T2: the primary rotates the ticket keys; every worker follows at once.
+  const unsubscribeKeys = rt.sessions.onChange((change) => {
+    if (change !== 'ticket-keys') return;
+    const m = { type: 'ticket-keys', ticketKeys: keysMessage(rt.sessions.exportTicketKeys()) } satisfies ToWorker;
+    for (const w of live) if (w.isConnected()) w.send(m);
   });
 
   // Settings changed (through the admin port, the only writer): replace the workers one by one.
@@ -174,6 +208,7 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
     async stop() {
       stopping = true;
       unsubscribe();
+      unsubscribeKeys();
       await replacing;
       await Promise.all([...live].map((w) => new Promise<void>((r) => {
         if (w.isDead()) { r(); return; }
@@ -189,7 +224,7 @@ export async function startCluster(dataDir: string, opts: { workers: number; mai
 /** A worker: the store without the lock (the primary holds it and is the only writer), its own
  *  runtime with the primary's lock-out counters, and the mail listeners on the sockets the
  *  primary shares. */
-async function runWorker(dir: string, started: Promise<TestCertificate | undefined>): Promise<void> {
+async function runWorker(dir: string, started: Promise<StartMessage>): Promise<void> {
   const send = (m: ToPrimary): void => { process.send?.(m); };
   // Ctrl-C reaches the whole process group: the primary decides when workers stop.
   process.on('SIGINT', () => {});
@@ -199,9 +234,19 @@ async function runWorker(dir: string, started: Promise<TestCertificate | undefin
     const passwords = new PasswordService(directory);
     const settings = await directory.serverSettings();
     configureLogging({ defaultLevel: settings.values.LogLevel, levels: settings.values.LogLevels });
-    const testCertificate = await started;
+    const { testCertificate, ticketKeys } = await started;
     const lockout = new IpcLockout(processChannel());
     const runtime = await Runtime.start(directory, passwords, { lockout, ...(testCertificate ? { testCertificate } : {}) });
+    if (ticketKeys) {
+      // T2: the primary's keys and rotation, not this worker's own.
+      runtime.sessions.stop();
+      runtime.sessions.adoptTicketKeys(ticketKeys);
+    }
+    process.on('message', (m: ToWorker) => {
+      if (m.type !== 'ticket-keys') return;
+      const k = parseKeysMessage(m.ticketKeys);
+      if (k) runtime.sessions.adoptTicketKeys(k);
+    });
     // Workers serve no admin port; the admin service only satisfies the listener wiring.
     await addProtocolListeners(runtime, { directory, admin: new AdminService(directory, passwords, runtime.engine) }, ['IMAP', 'POP', 'SMTP']);
     const stop = async (): Promise<void> => { await runtime.stop(); lockout.close(); await store.close(); process.exit(0); };
@@ -224,9 +269,11 @@ async function runWorker(dir: string, started: Promise<TestCertificate | undefin
 /** Asks the primary for its start message once the listener for it is in place (a message that
  *  arrives before a listener is lost); without an answer in time, the worker makes its own
  *  test certificate. */
-function startMessage(): Promise<TestCertificate | undefined> {
+interface StartMessage { testCertificate?: TestCertificate; ticketKeys?: SharedTicketKeys }
+
+function startMessage(): Promise<StartMessage> {
   return new Promise((resolveStart) => {
-    const t = setTimeout(() => { process.off('message', on); resolveStart(undefined); }, START_MESSAGE_TIMEOUT_MS);
+    const t = setTimeout(() => { process.off('message', on); resolveStart({}); }, START_MESSAGE_TIMEOUT_MS);
     const on = (m: unknown): void => {
       const c = (m as { type?: unknown; testCertificate?: Partial<CertMessage> } | null)?.testCertificate;
       if ((m as { type?: unknown } | null)?.type !== 'start' || !c) return;
@@ -235,9 +282,11 @@ function startMessage(): Promise<TestCertificate | undefined> {
       const ok = typeof c.mainDomain === 'string' && typeof c.keyPem === 'string' && typeof c.certPem === 'string' && typeof c.chainPem === 'string';
       const from = new Date(String(c.validFrom));
       const till = new Date(String(c.validTill));
-      resolveStart(ok && Number.isFinite(from.getTime()) && Number.isFinite(till.getTime())
+      const testCertificate = ok && Number.isFinite(from.getTime()) && Number.isFinite(till.getTime())
         ? { mainDomain: c.mainDomain as string, keyPem: c.keyPem as string, certPem: c.certPem as string, chainPem: c.chainPem as string, validFrom: from, validTill: till }
-        : undefined);
+        : undefined;
+      const ticketKeys = parseKeysMessage((m as { ticketKeys?: unknown }).ticketKeys) ?? undefined;
+      resolveStart({ ...(testCertificate ? { testCertificate } : {}), ...(ticketKeys ? { ticketKeys } : {}) });
     };
     process.on('message', on);
     process.send?.({ type: 'want-start' } satisfies ToPrimary);

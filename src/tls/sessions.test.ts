@@ -50,3 +50,34 @@ test('T2: ticket-key generations: previous kept for one TTL after a rotation, th
   for (const bad of [0, -1, 1.5, MAX_SESSION_TTL_SECONDS + 1]) assert.throws(() => s.setTtl(bad), RangeError);
   assert.throws(() => new TlsSessions({ sessionIdContext: 'x'.repeat(33) }), RangeError);
 });
+
+test('T2: adopted ticket keys (multi-core mode): the exporter\'s keys become current, held keys keep their generation, new ones get fresh numbers, malformed ones are refused', () => {
+  let t = 1_000_000;
+  const primary = new TlsSessions({ ttlSeconds: 60, now: () => t });
+  const worker = new TlsSessions({ ttlSeconds: 60, now: () => t });
+  const changes: string[] = [];
+  worker.onChange((c) => changes.push(c));
+  assert.ok(!worker.current.keys.equals(primary.current.keys), 'each starts with its own keys');
+  const ownGeneration = worker.current.generation;
+  worker.adoptTicketKeys(primary.exportTicketKeys());
+  assert.ok(worker.current.keys.equals(primary.current.keys));
+  assert.ok(worker.current.generation > ownGeneration, 'new keys never reuse a generation (the resolver caches contexts by it)');
+  assert.deepEqual(changes, ['ticket-keys']);
+  worker.adoptTicketKeys(primary.exportTicketKeys());
+  assert.deepEqual(changes, ['ticket-keys'], 'the same keys again change nothing');
+  // The primary rotates: its previous is the worker's current, which keeps its generation.
+  const held = worker.current.generation;
+  t += 1000;
+  primary.rotateTicketKeys();
+  worker.adoptTicketKeys(primary.exportTicketKeys());
+  assert.ok(worker.current.keys.equals(primary.current.keys));
+  assert.equal(worker.previous?.generation, held);
+  assert.ok(worker.previous?.keys.equals(primary.previous?.keys ?? Buffer.alloc(0)));
+  // Past one TTL the previous keys are dropped on both sides.
+  t += 61_000;
+  assert.equal(primary.exportTicketKeys().previous, undefined);
+  assert.equal(worker.previous, undefined);
+  for (const bad of [{ current: { keys: Buffer.alloc(47), createdAt: t } }, { current: { keys: Buffer.alloc(48), createdAt: Number.NaN } }]) {
+    assert.throws(() => worker.adoptTicketKeys(bad), RangeError);
+  }
+});

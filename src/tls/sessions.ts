@@ -67,6 +67,12 @@ export interface TicketKeyGeneration {
 
 export type SessionsChange = 'ttl' | 'ticket-keys';
 
+/** Ticket keys as one process hands them to another. */
+export interface SharedTicketKeys {
+  current: { keys: Buffer; createdAt: number };
+  previous?: { keys: Buffer; createdAt: number };
+}
+
 export interface TlsSessionsOptions {
   ttlSeconds?: number;
   ticketKeyRotationSeconds?: number;
@@ -144,6 +150,42 @@ export class TlsSessions {
     this.#previous = this.#current;
     this.#current = this.#newGeneration(this.#current.generation + 1);
     log.low('tls.ticketKeys.rotated', { generation: this.#current.generation });
+    this.#emit('ticket-keys');
+  }
+
+  /** The ticket keys in use, for another process to share them (the multi-core mode: the
+   *  primary rotates, its workers adopt, so a ticket resumes on whichever worker the client's
+   *  next connection lands on). Secret: never logged, only sent over the cluster's IPC channel. */
+  exportTicketKeys(): SharedTicketKeys {
+    const p = this.previous;
+    const one = (g: TicketKeyGeneration) => ({ keys: Buffer.from(g.keys), createdAt: g.createdAt });
+    return { current: one(this.#current), ...(p ? { previous: one(p) } : {}) };
+  }
+
+  /**
+   * Uses another process's ticket keys (see exportTicketKeys) instead of this object's own: a
+   * process that adopts keys should `stop()` its own rotation. Keys already held keep their
+   * generation (and with it the resolver's contexts); new ones get new generation numbers, so no
+   * context made under other keys is ever reused for them.
+   */
+  adoptTicketKeys(shared: SharedTicketKeys): void {
+    for (const k of [shared.current, shared.previous]) {
+      if (k && (k.keys.length !== TICKET_KEYS_LENGTH || !Number.isFinite(k.createdAt))) throw new RangeError(`ticket keys must be ${TICKET_KEYS_LENGTH} bytes with a creation time`);
+    }
+    const held = [this.#current, this.#previous].filter((g): g is TicketKeyGeneration => g !== undefined);
+    let next = Math.max(...held.map((g) => g.generation)) + 1;
+    const reuse = (k: { keys: Buffer; createdAt: number }): TicketKeyGeneration => {
+      const same = held.find((g) => g.keys.equals(k.keys));
+      if (same) return same;
+      const keys = Buffer.from(k.keys);
+      return { generation: next++, keys, name: keys.subarray(0, 16), createdAt: k.createdAt };
+    };
+    const previous = shared.previous ? reuse(shared.previous) : undefined;
+    const current = reuse(shared.current);
+    if (current === this.#current && previous === this.#previous) return;
+    this.#previous = previous;
+    this.#current = current;
+    log.low('tls.ticketKeys.adopted', { generation: current.generation });
     this.#emit('ticket-keys');
   }
 
