@@ -89,7 +89,7 @@ export class DefaultBackendConnector implements BackendConnector {
       return { status: 'no-backend' };
     }
     const result = await this.#attempt(req, settings, port, l);
-    if (result.status === 'ok') { if (log.enabled('info')) l.info('backend.ready', { host: settings.BackendHost, port }); }
+    if (result.status === 'ok') l.info('backend.ready', { host: settings.BackendHost, port });
     else if (result.status === 'refused') l.problem('backend.refused', { host: settings.BackendHost, port, reason: result.reason });
     else if (result.status === 'unavailable') l.problem('backend.unavailable', { host: settings.BackendHost, port, reason: result.reason });
     return result;
@@ -125,7 +125,7 @@ export class DefaultBackendConnector implements BackendConnector {
     const connectTimeout = this.#o.connectTimeoutMs ?? BACKEND_CONNECT_TIMEOUT_MS;
     const c = await openConnection({ address, port, timeoutMs: connectTimeout, tls: s.BackendTLS === 'implicit' ? tls : undefined });
     if (!c.ok) return { status: 'unavailable', reason: c.reason };
-    if (log.enabled('low')) l.low('backend.connected', { address, port, tls: s.BackendTLS });
+    l.low('backend.connected', { address, port, tls: s.BackendTLS });
 
     const ch = new LineChannel(c.socket);
     const startTls = s.BackendTLS === 'starttls' ? tls : undefined;
@@ -156,7 +156,7 @@ export class DefaultBackendConnector implements BackendConnector {
   }
 }
 
-/** The login's child logger, made on first use. */
+/** The login's child logger, made when a record at an enabled level is first written. */
 class LazyLogger {
   #made: Logger | undefined;
   readonly #req: BackendRequest;
@@ -165,8 +165,8 @@ class LazyLogger {
     const r = this.#req;
     return (this.#made ??= log.child({ session: r.client.id, service: r.service, remote: r.client.remoteAddress, account: backendUser(r.login) }));
   }
-  failure(event: string, fields?: Record<string, unknown>): void { this.#l.failure(event, fields); }
-  problem(event: string, fields?: Record<string, unknown>): void { this.#l.problem(event, fields); }
-  info(event: string, fields?: Record<string, unknown>): void { this.#l.info(event, fields); }
-  low(event: string, fields?: Record<string, unknown>): void { this.#l.low(event, fields); }
+  failure(event: string, fields?: Record<string, unknown>): void { if (log.enabled('failure')) this.#l.failure(event, fields); }
+  problem(event: string, fields?: Record<string, unknown>): void { if (log.enabled('problem')) this.#l.problem(event, fields); }
+  info(event: string, fields?: Record<string, unknown>): void { if (log.enabled('info')) this.#l.info(event, fields); }
+  low(event: string, fields?: Record<string, unknown>): void { if (log.enabled('low')) this.#l.low(event, fields); }
 }

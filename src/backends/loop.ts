@@ -84,12 +84,11 @@ export function literalBackend(host: string): string | null {
 export async function resolveBackend(host: string, timeoutMs = BACKEND_DNS_TIMEOUT_MS): Promise<Resolution> {
   const ip = literalBackend(host);
   if (ip !== null) return { ok: true, addresses: [ip] };
-  const literal = host;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Resolution>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: `dns: time-out resolving ${host}` }), timeoutMs);
   });
-  const answer = lookup(literal, { all: true, verbatim: true }).then(
+  const answer = lookup(host, { all: true, verbatim: true }).then(
     (list): Resolution => (list.length > 0 ? { ok: true, addresses: list.map((x) => x.address) } : { ok: false, reason: `dns: no address for ${host}` }),
     (e: unknown): Resolution => ({ ok: false, reason: `dns: ${e instanceof Error ? e.message : String(e)}` }),
   );

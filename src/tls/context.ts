@@ -135,6 +135,9 @@ export class TlsContextResolver {
   readonly sessions: TlsSessions;
   readonly #ownsSessions: boolean;
   #policy: TlsPolicy;
+  /** Whether the policy's contexts can negotiate TLS 1.3 (tls13Possible), kept with it: every
+   *  connection asks. */
+  #tls13 = false;
   #handshakeTimeoutMs: number;
   #test: TestCertificate | undefined;
   #mainDomain = '';
@@ -155,6 +158,7 @@ export class TlsContextResolver {
     const p = checkPolicy(opts.policy);
     if (p.status !== 'ok') throw new RangeError(`invalid TLS policy: ${p.problems.join('; ')}`);
     this.#policy = p.policy;
+    this.#tls13 = tls13Possible(p.policy);
     this.#ownsSessions = opts.sessions === undefined;
     this.sessions = opts.sessions ?? new TlsSessions();
     this.#test = opts.testCertificate;
@@ -171,6 +175,7 @@ export class TlsContextResolver {
     const p = checkPolicy(policy);
     if (p.status === 'ok') {
       this.#policy = p.policy;
+      this.#tls13 = tls13Possible(p.policy);
       this.#cache.clear();
       this.#refusing = undefined;
       this.#log.info('tls.policy', { minVersion: p.policy.minVersion });
@@ -345,11 +350,6 @@ export class TlsContextResolver {
     };
   }
 
-  /** Whether this resolver's contexts can negotiate TLS 1.3: Node caps them at TLS 1.2 when the
-   *  cipher list has no TLS 1.3 suite, or when it runs with --tls-max-v1.2. */
-  #tls13Enabled(): boolean {
-    return DEFAULT_MAX_VERSION === 'TLSv1.3' && this.#policy.ciphers.split(':').some((c) => c.startsWith('TLS_'));
-  }
 
   #refusingContext(): SecureContext {
     this.#refusing ??= createSecureContext({ minVersion: this.#policy.minVersion, ciphers: this.#policy.ciphers, ecdhCurve: this.#policy.ecdhCurve });
@@ -389,7 +389,7 @@ export class TlsContextResolver {
     // A connection that will speak TLS 1.3 resumes by tickets only: giving it the session-ID
     // store would make Node pause the handshake to serialise and store every session it makes
     // (about a quarter of a resumed handshake's CPU) for nothing (sessions.ts).
-    if (!(opts.offersTls13 === true && this.#tls13Enabled())) base.server = this.sessions.host;
+    if (!(opts.offersTls13 === true && this.#tls13)) base.server = this.sessions.host;
     // When we read the ClientHello, `initial` already is the decision for its SNI name: OpenSSL
     // sees the same name, so asking again from the certificate callback (a pause of the handshake
     // and a round trip through JavaScript per connection) would change nothing. A refused name
@@ -558,4 +558,10 @@ function peekClientHello(socket: Socket, timeoutMs: number): Promise<PeekResult>
     socket.once('error', onClose);
     socket.resume();
   });
+}
+
+/** Whether contexts of this policy can negotiate TLS 1.3: Node caps them at TLS 1.2 when the
+ *  cipher list has no TLS 1.3 suite, or when it runs with --tls-max-v1.2. */
+function tls13Possible(policy: TlsPolicy): boolean {
+  return DEFAULT_MAX_VERSION === 'TLSv1.3' && policy.ciphers.split(':').some((c) => c.startsWith('TLS_'));
 }
