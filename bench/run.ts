@@ -21,6 +21,7 @@ import { DOMAINS, prepareMailward, startMailward, updateMailwardServer } from '.
 import { fullHandshakeOp, LOGIN_LABELS, loginOp, resumedHandshakeOp, rotation, type LoginKind } from './lib/ops.js';
 import { pinTree } from './lib/proc.js';
 import { startTlsFloor } from './lib/tls-floor.js';
+import { startLoginFloor } from './lib/login-floor.js';
 import { LATENCY_VARIANTS, renderReport, Results, SCALING_ROWS, type Scale } from './lib/report.js';
 import {
   deliver, GENERATOR_CPU, makeCert, pin, ROOT, SERVER_CPU, startDovecot, startNginx, startSServer, startStubBackend, stopNginx, type Proc,
@@ -111,6 +112,9 @@ export async function runBench(opts: RunOptions): Promise<Results> {
     // The floor for Mailward's handshakes: a bare Node TLS server (bench/tls-floor.ts).
     const floor = opts.sections.includes('tls') ? { rsa: await startTlsFloor(certs.rsa), ec: await startTlsFloor(certs.ec) } : undefined;
     if (floor) procs.push(floor.rsa.proc, floor.ec.proc);
+    // The floor for Mailward's relayed logins: a bare Node IMAP proxy (bench/login-floor.ts).
+    const loginFloor = opts.sections.includes('login') ? await startLoginFloor(usersFile, backends, dovecot.master) : undefined;
+    if (loginFloor) procs.push(loginFloor.proc);
 
     const H = '127.0.0.1';
     // Reads the pid at each call: the memory test replaces the Mailward process.
@@ -134,6 +138,9 @@ export async function runBench(opts: RunOptions): Promise<Results> {
           await safe(`login ${label}/Mailward relayed`, async () => res.login(label, 'Mailward relayed', await runFor(loginOp(k, { host: H, port: mwPort }, rotation(relayUsers)), { ...base, server: mwProbe })));
           if (k !== 'scram') {
             await safe(`login ${label}/nginx + auth_http relayed`, async () => res.login(label, 'nginx + auth_http relayed', await runFor(loginOp(k, { host: H, port: k === 'pop3' ? nginx.pop3Port : nginx.imapPort }, rotation(relayUsers)), { ...base, server: nginxProbe(nginx) })));
+          }
+          if (loginFloor && (k === 'login' || k === 'plain')) {
+            await safe(`login ${label}/Node floor relayed`, async () => res.login(label, 'Node floor relayed', await runFor(loginOp(k, { host: H, port: loginFloor.port }, rotation(relayUsers)), { ...base, server: probe([loginFloor.proc.pid]) })));
           }
           await safe(`login ${label}/Mailward auth-only`, async () => res.login(label, 'Mailward auth-only', await runFor(loginOp(k, { host: H, port: mwPort }, rotation(noneUsers), noBackend), { ...base, server: mwProbe })));
           dovecotOnServer();
