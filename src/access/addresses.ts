@@ -48,6 +48,8 @@ export class AddressList {
   get empty(): boolean { return this.ranges.length === 0; }
 
   matches(ip: string): boolean {
+    // Most lists are empty (Deny, ProxyFrom): no address parse per connection for them.
+    if (this.ranges.length === 0) return false;
     const a = parseAddress(ip);
     if (!a) return false;
     for (const r of this.ranges) {

@@ -33,7 +33,15 @@ export type LoginResolution =
   | { kind: 'unknown-domain'; domain: string; account: string }
   | { kind: 'malformed' };
 
-const refKey = (r: ObjectRef): string => JSON.stringify(r);
+/** The cache key of a settings object. Names never hold a NUL (object names are checked), so the
+ *  parts cannot run into each other; built by hand, it is not a JSON serialisation per lookup. */
+function refKey(r: ObjectRef): string {
+  switch (r.kind) {
+    case 'server': case 'serverAccountDefaults': return r.kind;
+    case 'domain': case 'domainAccountDefaults': case 'access': return `${r.kind}\0${r.domain}`;
+    case 'account': return `account\0${r.domain}\0${r.account}`;
+  }
+}
 
 function where(r: ObjectRef): string {
   switch (r.kind) {

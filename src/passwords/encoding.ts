@@ -3,7 +3,7 @@
  * canonical encoding of some bytes is garbled, and garbled values are refused (never "repaired",
  * which could make two different strings verify the same password).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** The crypt(3) alphabet: `./0-9A-Za-z`, value 0-63 in this order. */
 export const CRYPT64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -24,18 +24,15 @@ export function decodeHexStrict(s: string): Buffer | null {
   return Buffer.from(s, 'hex');
 }
 
-/** Key for equalSecrets: per process, so MAC values mean nothing outside it. */
-const EQUAL_KEY = randomBytes(32);
-
 /**
- * Constant-time equality of two secrets of any lengths. Both sides are MACed first so the
- * comparison time depends on neither their contents nor (for clear passwords) their lengths;
- * timingSafeEqual alone throws on unequal lengths and would reveal the stored length.
+ * Constant-time equality of two secrets of any lengths. Both sides are hashed (SHA-256) first so
+ * the comparison time depends on neither their contents nor (for clear passwords) their lengths;
+ * timingSafeEqual alone throws on unequal lengths and would reveal the stored length. The digests
+ * never leave this function, so no key is needed (an HMAC per side, as before, cost three times
+ * the one-shot `hash`: a few per cent of a relayed login, docs/benchmarks.md).
  */
 export function equalSecrets(a: Uint8Array, b: Uint8Array): boolean {
-  const ma = createHmac('sha256', EQUAL_KEY).update(a).digest();
-  const mb = createHmac('sha256', EQUAL_KEY).update(b).digest();
-  return timingSafeEqual(ma, mb);
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
 }
 
 /** Strict decimal: no sign, no leading zero (a stored `rounds=05000` is not what any tool writes). */
