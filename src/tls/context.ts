@@ -443,6 +443,7 @@ export class TlsContextResolver {
         tlsSocket.off('secure', onSecure);
         tlsSocket.off('error', onError);
         tlsSocket.off('close', onClose);
+        tlsSocket.off('end', onEnd);
         if (r.status !== 'ok') {
           // Keep a listener so a late error from the dying socket cannot crash the process.
           tlsSocket.on('error', () => undefined);
@@ -492,6 +493,14 @@ export class TlsContextResolver {
         log.info('tls.failed', { ...where(), reason: 'closed' });
         finish(failed(decision.status === 'refused' ? 'refused' : 'closed', 'the client closed the connection during the handshake'));
       };
+      // The listening sockets allow half-open connections, so a client's FIN does not close the
+      // socket by itself: without this, a client that leaves during the handshake (or once its
+      // side of it is done, before the server read its Finished) would hold its connection, its
+      // per-address slot and its memory until the handshake time-out.
+      const onEnd = (): void => {
+        log.info('tls.failed', { ...where(), reason: 'closed' });
+        finish(failed(decision.status === 'refused' ? 'refused' : 'closed', 'the client closed its side during the handshake'));
+      };
       const timer = setTimeout(() => {
         log.info('tls.failed', { ...where(), reason: 'timeout' });
         finish(failed('timeout', `no handshake within ${timeoutMs} ms`));
@@ -499,6 +508,7 @@ export class TlsContextResolver {
       tlsSocket.on('secure', onSecure);
       tlsSocket.on('error', onError);
       tlsSocket.on('close', onClose);
+      tlsSocket.on('end', onEnd);
     });
   }
 

@@ -552,3 +552,36 @@ test('N4, T1 fuzz: hostile bytes in any chunking, to a plain and to a PROXY-requ
   assert.equal(await ok.ask('NOOP'), 'ECHO NOOP');
   ok.destroy();
 });
+
+test('T1, N3: a TLS client that leaves right after its handshake (before the greeting) is released: connection closed, per-address count returned', async (t) => {
+  const { connect: tlsConnect } = await import('node:tls');
+  const a = await start([cfg({ TLS: 'implicit' })], { limits: { perIpLimit: 5 } });
+  t.after(a.close);
+  // More clients than the per-address limit, one after another: a leaked one would hold its
+  // count, and the sixth would be refused.
+  for (let i = 0; i < 12; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: a.port(), servername: MAIN, rejectUnauthorized: false });
+      s.on('error', reject);
+      s.once('secureConnect', () => { s.destroy(); resolve(); });
+    });
+  }
+  await until(() => a.set.connectionCount === 0);
+  const c = await LineClient.connectTls(a.port(), { servername: MAIN });
+  assert.match(await c.line(), /^\* HELLO /);
+  c.destroy();
+  await until(() => a.set.connectionCount === 0);
+});
+
+test('T1, N3: a client that leaves right after its STARTTLS handshake is released too', async (t) => {
+  const a = await start([cfg()], { limits: { perIpLimit: 3 } });
+  t.after(a.close);
+  for (let i = 0; i < 8; i++) {
+    const c = await LineClient.connect(a.port());
+    await c.line();
+    assert.equal(await c.ask('STARTTLS'), 'OK begin TLS');
+    const s = await c.upgrade({ servername: MAIN });
+    s.destroy();
+    await until(() => a.set.connectionCount === 0);
+  }
+});

@@ -505,6 +505,9 @@ class Connection {
     // talkers, RFC 5321 §4.3.1 / issue 5: `info.earlyInput`); its bytes wait in the reader.
     this.#busy = true;
     this.#attach(this.#socket);
+    // A TLS client may have closed its side between the end of the handshake and now: its 'end'
+    // was emitted before our listener was there.
+    if (this.#socket.readableEnded) this.#inputEnded = true;
     this.#socket.resume();
     const effects = await this.#call(() => this.#session!.start(), 'start');
     if (effects === null) return;
@@ -691,6 +694,7 @@ class Connection {
     this.#inputEnded = false;
     this.#state = 'session';
     this.#attach(this.#socket);
+    if (this.#socket.readableEnded) this.#inputEnded = true; // closed before we listened
     if (!(await this.#apply(after))) return false;
     const effects = await this.#call(() => this.#session!.onTlsStarted(), 'onTlsStarted');
     if (effects === null) return false;
