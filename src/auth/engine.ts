@@ -117,10 +117,13 @@ export class AuthEngine {
       return { status: 'temporary-failure', reason: 'internal error' } as AuthOutcome;
     });
     const shown = this.hide(outcome, server);
-    const fields = { mode: req.mode, method: req.method, login: req.login, remote: req.client, outcome: outcome.status };
-    if (outcome.status === 'ok') log.info('auth.success', { ...fields, source: outcome.source });
-    else if (outcome.status === 'locked') log.problem('auth.locked', fields);
-    else log.info('auth.failed', fields);
+    // The record's fields are built only when it will be written (a success is an info record).
+    if (outcome.status === 'locked' ? log.enabled('problem') : log.enabled('info')) {
+      const fields = { mode: req.mode, method: req.method, login: req.login, remote: req.client, outcome: outcome.status };
+      if (outcome.status === 'ok') log.info('auth.success', { ...fields, source: outcome.source });
+      else if (outcome.status === 'locked') log.problem('auth.locked', fields);
+      else log.info('auth.failed', fields);
+    }
     // Every reply that can read as a wrong password waits the same delay, so it neither tells
     // them apart (H1) nor lets one connection guess faster than one try per delay; a timer, so
     // the waiting costs no CPU that real users need.

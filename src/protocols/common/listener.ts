@@ -402,7 +402,10 @@ class Connection {
   #inputEnded = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #lingerTimer: NodeJS.Timeout | undefined;
-  #lastWrite: Promise<void> = Promise.resolve();
+  /** Writes handed to the socket and not yet flushed to the kernel, and who waits for them
+   *  (STARTTLS: the "begin TLS" reply must be out before the handshake takes the socket). */
+  #unflushed = 0;
+  #onFlushed: (() => void) | null = null;
   #greeted = false;
   #backend: Socket | TLSSocket | undefined;
   #finished = false;
@@ -657,10 +660,24 @@ class Connection {
   async #write(data: string | Buffer): Promise<void> {
     const s = this.#socket;
     if (s.destroyed || !s.writable) return;
-    let settle: () => void = noop;
-    this.#lastWrite = new Promise<void>((r) => { settle = r; });
-    const ok = s.write(data, () => settle());
+    this.#unflushed++;
+    const ok = s.write(data, this.#flushed);
     if (!ok) await waitDrain(s);
+  }
+
+  /** One write's callback (one function for every write: no closure or promise per write). */
+  readonly #flushed = (): void => {
+    if (--this.#unflushed === 0 && this.#onFlushed) {
+      const f = this.#onFlushed;
+      this.#onFlushed = null;
+      f();
+    }
+  };
+
+  /** Resolves when every write so far has been flushed (or failed with the socket). */
+  #allFlushed(): Promise<void> {
+    if (this.#unflushed === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => { this.#onFlushed = resolve; });
   }
 
   async #startTls(after: Effect[]): Promise<boolean> {
@@ -671,7 +688,7 @@ class Connection {
       return false;
     }
     const raw = this.#socket as Socket;
-    await Promise.race([this.#lastWrite, closed(raw)]);
+    await Promise.race([this.#allFlushed(), closed(raw)]);
     if (raw.destroyed) return false;
     this.#state = 'upgrading';
     this.#stopIdle();
