@@ -123,7 +123,10 @@ export class DefaultBackendConnector implements BackendConnector {
 
     const tls: TlsOptions = { verify: s.BackendVerifyCertificate, servername: s.BackendHost, ca: this.#o.ca };
     const connectTimeout = this.#o.connectTimeoutMs ?? BACKEND_CONNECT_TIMEOUT_MS;
-    const c = await openConnection({ address, port, timeoutMs: connectTimeout, tls: s.BackendTLS === 'implicit' ? tls : undefined });
+    // IMAP and POP3 sessions end in a relay, which reads a clear backend into the connection's
+    // own buffers (wire.ts, ReadPort); SMTP keeps its backend client, and TLS is read by TLS.
+    const ownBuffers = req.service !== 'SMTP' && s.BackendTLS === 'none';
+    const c = await openConnection({ address, port, timeoutMs: connectTimeout, tls: s.BackendTLS === 'implicit' ? tls : undefined, ownBuffers });
     if (!c.ok) return { status: 'unavailable', reason: c.reason };
     l.low('backend.connected', { address, port, tls: s.BackendTLS });
 

@@ -38,6 +38,80 @@ export interface ConnectOptions {
   tls?: TlsOptions;
   /** Connection and TLS handshake together. */
   timeoutMs: number;
+  /** Read into buffers of the connection's own (see ReadPort). Clear connections only, and only
+   *  for a socket that stays clear (no STARTTLS) and whose readers use 'data' or the port. */
+  ownBuffers?: boolean;
+}
+
+/** Size of a backend connection's read buffer while the reads are small (logins, commands,
+ *  replies): what an idle connection holds, one page. */
+export const BACKEND_READ_SMALL = 4 * 1024;
+/** ... and once a read filled it (a large FETCH or RETR on its way): Node's own read size. */
+export const BACKEND_READ_LARGE = 64 * 1024;
+
+/**
+ * Where a backend connection's reads go when it reads into buffers of its own (net's `onread`).
+ * By default a relayed FETCH is read 64 KiB at a time into a fresh buffer that only the garbage
+ * collector frees: a page fault per page (glibc hands the freed memory back to the kernel) and GC
+ * work per chunk, which cost Mailward twice nginx's CPU per MB relayed (docs/benchmarks.md, step
+ * 19). With its own buffer, a connection reads into the same memory again as long as what the last
+ * read held was passed on (written to the client's socket in full).
+ *
+ * `sink` null: each read is copied and emitted as a 'data' event, so LineChannel and anything
+ * else that listens to 'data' works unchanged. A sink gets the bytes in the connection's buffer,
+ * valid only during the call: it returns 'done' when it no longer needs them, or 'held' when
+ * they are still referenced (a write that did not complete at once); then reading pauses, the
+ * next read gets a new buffer, and the sink's owner resumes the socket when the write is done.
+ */
+export interface ReadPort {
+  sink: ((chunk: Buffer) => 'done' | 'held') | null;
+}
+
+const readPorts = new WeakMap<Socket, ReadPort>();
+
+/** The read port of a backend socket opened with `ownBuffers`, if it is one. */
+export function readPortOf(socket: Socket | TLSSocket): ReadPort | undefined {
+  return readPorts.get(socket as Socket);
+}
+
+function connectWithOwnBuffers(address: string, port: number): Socket {
+  const readPort: ReadPort = { sink: null };
+  let current = Buffer.allocUnsafe(BACKEND_READ_SMALL);
+  // What the last read told the generator below: the buffer must be replaced (held by a write),
+  // or should change size.
+  let held = false;
+  let lastRead = 0;
+  const socket = netConnect({
+    host: address, port,
+    onread: {
+      // Called once for the first buffer, then after every read for the next one: the same
+      // buffer while it is free and of the right size; a new one when a write holds it, when a
+      // read filled it (grow), or when a small read follows large ones (shrink back).
+      buffer: (): Buffer => {
+        const want = lastRead === current.length ? BACKEND_READ_LARGE
+          : lastRead > 0 && lastRead < BACKEND_READ_SMALL / 4 ? BACKEND_READ_SMALL : current.length;
+        if (held || want !== current.length) {
+          held = false;
+          current = Buffer.allocUnsafe(want);
+        }
+        return current;
+      },
+      callback: (n: number, buf: Uint8Array): boolean => {
+        lastRead = n;
+        const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+        const sink = readPort.sink;
+        if (sink === null) {
+          socket.emit('data', Buffer.from(chunk));
+          return true;
+        }
+        if (sink(chunk) === 'done') return true;
+        held = true;
+        return false;
+      },
+    },
+  });
+  readPorts.set(socket, readPort);
+  return socket;
 }
 
 /** Node's TLS client options for a backend: SNI only for host names (RFC 6066 §3 forbids
@@ -58,7 +132,7 @@ export function openConnection(opts: ConnectOptions): Promise<{ ok: true; socket
     let settled = false;
     const socket: Socket | TLSSocket = opts.tls
       ? tlsConnect({ host: opts.address, port: opts.port, ...tlsClientOptions(opts.tls) })
-      : netConnect({ host: opts.address, port: opts.port });
+      : opts.ownBuffers ? connectWithOwnBuffers(opts.address, opts.port) : netConnect({ host: opts.address, port: opts.port });
     const done = (r: { ok: true; socket: Socket | TLSSocket } | WireFailure): void => {
       if (settled) return;
       settled = true;

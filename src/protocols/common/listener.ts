@@ -48,6 +48,7 @@ import type { TLSSocket } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { logger, type Logger, type LogModule } from '../../core/log.js';
 import { AddressList } from '../../access/addresses.js';
+import { readPortOf, type ReadPort } from '../../backends/wire.js';
 import type { ListenerConfig } from '../../settings/schema.js';
 import { normalizeAddress, type TlsContextResolver } from '../../tls/context.js';
 import { INPUT_LIMITS, LineReader, type InputLimits, type ReaderItem } from './line-reader.js';
@@ -739,7 +740,9 @@ class Connection {
     backend.on('error', () => { client.destroy(); backend.destroy(); });
     // pipe: reads pause while the other side's buffer is full, and `end` is passed on.
     client.pipe(backend);
-    backend.pipe(client);
+    const port = readPortOf(backend);
+    if (port) forwardOwnBuffers(backend, port, client);
+    else backend.pipe(client);
     client.resume();
   }
 
@@ -822,6 +825,31 @@ class Connection {
       if (this.#log.enabled('info')) this.#log.info('connection.closed', { ms: Date.now() - this.#started, in: this.#socket.bytesRead, out: this.#socket.bytesWritten });
     }
   }
+}
+
+/**
+ * Backend to client for a backend that reads into its own buffers (src/backends/wire.ts,
+ * ReadPort): each read is written to the client at once; when the write did not complete at once
+ * (the client's socket buffer is full), the bytes are still referenced by it, so reading pauses
+ * until that write is done, and the next read goes to a new buffer. The backend's end is passed
+ * on like pipe() does.
+ */
+function forwardOwnBuffers(backend: Socket | TLSSocket, port: ReadPort, client: Socket | TLSSocket): void {
+  let waiting = false;
+  const written = (): void => {
+    if (!waiting) return;
+    waiting = false;
+    if (!backend.destroyed) backend.resume();
+  };
+  port.sink = (chunk) => {
+    if (client.destroyed) return 'done';
+    client.write(chunk, written);
+    if (client.writableLength === 0) return 'done';
+    waiting = true;
+    return 'held';
+  };
+  backend.once('end', () => { if (!client.destroyed) client.end(); });
+  backend.resume();
 }
 
 function waitDrain(s: Socket): Promise<void> {

@@ -3,6 +3,7 @@
  * client over real sockets (clear, upgraded, or TLS from the start). Not used by production code.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { openConnection } from '../../backends/wire.js';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionInfo, Effect, ProtocolSession } from './session.js';
@@ -16,6 +17,9 @@ export interface ToyOptions {
   greetDelayMs?: number;
   /** Where RELAY connects. */
   backendPort?: number;
+  /** RELAY connects as the backend connector does for IMAP and POP3: reads into the
+   *  connection's own buffers (src/backends/wire.ts, ReadPort). */
+  ownBuffers?: boolean;
 }
 
 /** An echo-like session: every command maps to one effect kind. */
@@ -50,8 +54,16 @@ export class ToySession implements ProtocolSession {
       case 'RELAY': {
         const port = this.opts.backendPort;
         if (port === undefined) return [w('NO backend')];
-        const b = netConnect({ host: '127.0.0.1', port });
-        await new Promise<void>((resolve, reject) => { b.once('connect', resolve); b.once('error', reject); });
+        let b: Socket;
+        if (this.opts.ownBuffers) {
+          const r = await openConnection({ address: '127.0.0.1', port, timeoutMs: 5000, ownBuffers: true });
+          if (!r.ok) return [w(`NO ${r.reason}`)];
+          b = r.socket as Socket;
+          b.pause(); // as LineChannel.detach leaves it
+        } else {
+          b = netConnect({ host: '127.0.0.1', port });
+          await new Promise<void>((resolve, reject) => { b.once('connect', resolve); b.once('error', reject); });
+        }
         this.backend = b;
         return [{ type: 'relay', backend: b, preface: 'OK relay\r\n', account: 'toy@test' }];
       }
