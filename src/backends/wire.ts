@@ -59,7 +59,9 @@ export const BACKEND_READ_LARGE = 64 * 1024;
  * read held was passed on (written to the client's socket in full).
  *
  * `sink` null: each read is copied and emitted as a 'data' event, so LineChannel and anything
- * else that listens to 'data' works unchanged. A sink gets the bytes in the connection's buffer,
+ * else that listens to 'data' works unchanged. Nothing is buffered on this path, so the socket
+ * must only be read while someone listens: the connector makes its LineChannel in the same turn
+ * as the connect, and LineChannel.detach pauses the socket (which stops its reads). A sink gets the bytes in the connection's buffer,
  * valid only during the call: it returns 'done' when it no longer needs them, or 'held' when
  * they are still referenced (a write that did not complete at once); then reading pauses, the
  * next read gets a new buffer, and the sink's owner resumes the socket when the write is done.
