@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -390,60 +390,60 @@ test('back-pressure on writes: a large reply to a client that reads slowly arriv
 });
 
 for (const ownBuffers of [false, true]) {
-test(`relay${ownBuffers ? ' from a backend read into its own buffers (B1, IMAP and POP3)' : ''}: the splice moves 10 MB each way intact, with back-pressure, pipelined commands go to the backend, close passes through`, async (t) => {
-  const SIZE = 10 * 1024 * 1024;
-  const down = randomBytes(SIZE);
-  const up = randomBytes(SIZE);
-  const backendGot = createHash('sha256');
-  let backendBytes = 0;
-  let backendSocket: Socket | undefined;
-  let backendFinished: () => void = () => undefined;
-  const backendDone = new Promise<void>((resolve) => { backendFinished = resolve; });
-  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
-    backendSocket = s;
-    // Do not read for a while: the client's 10 MB must wait in the kernel and in the client's
-    // own buffer, not in Mailward's memory.
-    s.pause();
-    setTimeout(() => s.resume(), 400);
-    s.on('data', (d: Buffer) => { backendGot.update(d); backendBytes += d.length; });
-    s.on('end', () => { s.end(down); backendFinished(); });
+  test(`relay${ownBuffers ? ' from a backend read into its own buffers (B1, IMAP and POP3)' : ''}: the splice moves 10 MB each way intact, with back-pressure, pipelined commands go to the backend, close passes through`, async (t) => {
+    const SIZE = 10 * 1024 * 1024;
+    const down = randomBytes(SIZE);
+    const up = randomBytes(SIZE);
+    const backendGot = createHash('sha256');
+    let backendBytes = 0;
+    let backendSocket: Socket | undefined;
+    let backendFinished: () => void = () => undefined;
+    const backendDone = new Promise<void>((resolve) => { backendFinished = resolve; });
+    const server: Server = createServer({ allowHalfOpen: true }, (s) => {
+      backendSocket = s;
+      // Do not read for a while: the client's 10 MB must wait in the kernel and in the client's
+      // own buffer, not in Mailward's memory.
+      s.pause();
+      setTimeout(() => s.resume(), 400);
+      s.on('data', (d: Buffer) => { backendGot.update(d); backendBytes += d.length; });
+      s.on('end', () => { s.end(down); backendFinished(); });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => server.close());
+    const a = await start([cfg()], { toy: { backendPort: (server.address() as AddressInfo).port, ownBuffers } });
+    t.after(a.close);
+    const c = await LineClient.connect(a.port());
+    await c.line();
+    // A command pipelined after the one that starts the relay belongs to the backend.
+    c.send('RELAY\r\nPIPELINED\r\n');
+    assert.equal(await c.line(), 'OK relay');
+    const relayBackend = a.sessions[0]!.backend!;
+    let maxQueued = 0;
+    const sampler = setInterval(() => { maxQueued = Math.max(maxQueued, relayBackend.writableLength); }, 2);
+    t.after(() => clearInterval(sampler));
+    const client = c.socket as Socket;
+    client.removeAllListeners('data');
+    const clientGot = createHash('sha256');
+    let clientBytes = 0;
+    client.on('data', (d: Buffer) => { clientGot.update(d); clientBytes += d.length; });
+    // The client does not read for a while either: the backend's 10 MB wait too (with own
+    // buffers, a read stays held by its write until the client takes it).
+    client.pause();
+    setTimeout(() => client.resume(), 300);
+    const clientEnded = new Promise<void>((r) => client.once('end', r));
+    client.end(up);
+    await backendDone;
+    await clientEnded;
+    clearInterval(sampler);
+    assert.equal(backendBytes, 'PIPELINED\r\n'.length + SIZE);
+    assert.equal(backendGot.digest('hex'), createHash('sha256').update('PIPELINED\r\n').update(up).digest('hex'));
+    assert.equal(clientBytes, SIZE);
+    assert.equal(clientGot.digest('hex'), createHash('sha256').update(down).digest('hex'));
+    assert.ok(maxQueued < 1024 * 1024, `Mailward queued at most ${maxQueued} bytes towards the slow backend`);
+    await c.waitClosed();
+    assert.ok(backendSocket);
+    await until(() => a.set.connectionCount === 0 && a.sessions[0]!.closed);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => server.close());
-  const a = await start([cfg()], { toy: { backendPort: (server.address() as AddressInfo).port, ownBuffers } });
-  t.after(a.close);
-  const c = await LineClient.connect(a.port());
-  await c.line();
-  // A command pipelined after the one that starts the relay belongs to the backend.
-  c.send('RELAY\r\nPIPELINED\r\n');
-  assert.equal(await c.line(), 'OK relay');
-  const relayBackend = a.sessions[0]!.backend!;
-  let maxQueued = 0;
-  const sampler = setInterval(() => { maxQueued = Math.max(maxQueued, relayBackend.writableLength); }, 2);
-  t.after(() => clearInterval(sampler));
-  const client = c.socket as Socket;
-  client.removeAllListeners('data');
-  const clientGot = createHash('sha256');
-  let clientBytes = 0;
-  client.on('data', (d: Buffer) => { clientGot.update(d); clientBytes += d.length; });
-  // The client does not read for a while either: the backend's 10 MB wait too (with own
-  // buffers, a read stays held by its write until the client takes it).
-  client.pause();
-  setTimeout(() => client.resume(), 300);
-  const clientEnded = new Promise<void>((r) => client.once('end', r));
-  client.end(up);
-  await backendDone;
-  await clientEnded;
-  clearInterval(sampler);
-  assert.equal(backendBytes, 'PIPELINED\r\n'.length + SIZE);
-  assert.equal(backendGot.digest('hex'), createHash('sha256').update('PIPELINED\r\n').update(up).digest('hex'));
-  assert.equal(clientBytes, SIZE);
-  assert.equal(clientGot.digest('hex'), createHash('sha256').update(down).digest('hex'));
-  assert.ok(maxQueued < 1024 * 1024, `Mailward queued at most ${maxQueued} bytes towards the slow backend`);
-  await c.waitClosed();
-  assert.ok(backendSocket);
-  await until(() => a.set.connectionCount === 0 && a.sessions[0]!.closed);
-});
 }
 
 test('relay: an error on one side tears down both', async (t) => {
@@ -560,7 +560,6 @@ test('N4, T1 fuzz: hostile bytes in any chunking, to a plain and to a PROXY-requ
 });
 
 test('T1, N3: a TLS client that leaves right after its handshake (before the greeting) is released: connection closed, per-address count returned', async (t) => {
-  const { connect: tlsConnect } = await import('node:tls');
   const a = await start([cfg({ TLS: 'implicit' })], { limits: { perIpLimit: 5 } });
   t.after(a.close);
   // More clients than the per-address limit, one after another: a leaked one would hold its
