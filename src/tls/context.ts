@@ -350,7 +350,6 @@ export class TlsContextResolver {
     };
   }
 
-
   #refusingContext(): SecureContext {
     this.#refusing ??= createSecureContext({ minVersion: this.#policy.minVersion, ciphers: this.#policy.ciphers, ecdhCurve: this.#policy.ecdhCurve });
     return this.#refusing;
